@@ -1,0 +1,67 @@
+#pragma once
+// The Backend contract: a backend owns weight placement and kernels; layers only hand it work.
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+
+#include "qlinear/core/matrix_view.hpp"
+#include "qlinear/schemes/quantized_tensor.hpp"
+#include "qlinear/schemes/scheme.hpp"
+
+namespace qlinear {
+
+/// What a backend does after the main loop of a GEMM (CUTLASS calls it the epilogue):
+/// y = (accumulate ? y : 0) + x·Wᵀ + bias. `bias` points into the backend's memory space.
+struct Epilogue {
+  const float* bias = nullptr;
+  bool accumulate = false;
+};
+
+/// A backend B runs scheme S when it provides:
+///  - `B::Context`: per-caller execution state (thread pool, stream, command queue); one
+///    context is used by one thread at a time;
+///  - `B::Weights<S>`: the tensor as the backend keeps it (repacked, on a device);
+///  - `B::upload(QuantizedTensor<S>)` and `B::download(weights)` (back to GGUF-layout bytes);
+///  - `B::gemm(ctx, w, x, y, epilogue)`: y[M×N] = x[M×K]·Wᵀ (+ bias), pointers in the
+///    backend's memory space;
+///  - `B::gemm_transposed(ctx, w, dy, dx)`: dx[M×K] = dy[M×N]·W, the product training needs,
+///    over the quantized weights without materialising W;
+///  - `B::Buffer` + `B::upload_floats(span)` + `B::data(buffer)`: a float vector (bias) in its memory;
+///  - `B::synchronize(ctx)`: waits for queued work;
+///  - `B::host_memory`: whether views may point at ordinary host memory.
+/// A backend that cannot run S must make `B::Weights<S>` fail to compile with a static_assert.
+template <class B, class S>
+concept BackendFor =
+    Scheme<S> && requires(typename B::Context& ctx, const typename B::template Weights<S>& w, QuantizedTensor<S> t,
+                          ConstMatrixView<float> in, MatrixView<float> out, std::span<const float> v,
+                          const typename B::Buffer& buffer, Epilogue e) {
+      { B::upload(t) } -> std::same_as<typename B::template Weights<S>>;
+      { B::download(w) } -> std::same_as<QuantizedTensor<S>>;
+      { B::gemm(ctx, w, in, out, e) } -> std::same_as<void>;
+      { B::gemm_transposed(ctx, w, in, out) } -> std::same_as<void>;
+      { B::upload_floats(v) } -> std::same_as<typename B::Buffer>;
+      { B::data(buffer) } -> std::same_as<const float*>;
+      { B::synchronize(ctx) } -> std::same_as<void>;
+      { B::host_memory } -> std::convertible_to<bool>;
+    };
+
+namespace detail {
+/// Shape checks every backend's gemm performs before touching memory.
+inline void check_gemm_shapes(std::string_view who, std::size_t n, std::size_t k, ConstMatrixView<float> x,
+                              MatrixView<float> y) {
+  check(x.cols == k, who, ": x has ", x.cols, " columns, the layer takes ", k, " input features");
+  check(y.cols == n, who, ": y has ", y.cols, " columns, the layer gives ", n, " output features");
+  check(x.rows == y.rows, who, ": x has ", x.rows, " rows but y has ", y.rows);
+  check(x.rows == 0 || (x.data != nullptr && y.data != nullptr), who, ": null data pointer in x or y");
+}
+inline void check_gemm_transposed_shapes(std::string_view who, std::size_t n, std::size_t k,
+                                         ConstMatrixView<float> dy, MatrixView<float> dx) {
+  check(dy.cols == n, who, ": dy has ", dy.cols, " columns, the layer gives ", n, " output features");
+  check(dx.cols == k, who, ": dx has ", dx.cols, " columns, the layer takes ", k, " input features");
+  check(dy.rows == dx.rows, who, ": dy has ", dy.rows, " rows but dx has ", dx.rows);
+  check(dy.rows == 0 || (dy.data != nullptr && dx.data != nullptr), who, ": null data pointer in dy or dx");
+}
+}  // namespace detail
+
+}  // namespace qlinear
