@@ -9,11 +9,11 @@
 
 #include "qlinear/core/config.hpp"
 #include "qlinear/core/half.hpp"
+#include "qlinear/schemes/gguf/blocks.hpp"
 #include "qlinear/schemes/scheme.hpp"
 
 namespace qlinear::gguf {
 
-inline constexpr int QK_K = 256;           ///< elements per k-quant super-block
 inline constexpr float GROUP_MAX_EPS = 1e-15f;  ///< ggml's "all zero" threshold for a group
 
 /// ggml's nearest_int (the 1.5·2^23 trick: rounds to nearest, ties to even),

@@ -10,15 +10,6 @@
 #include "qlinear/schemes/gguf/common.hpp"
 
 namespace qlinear {
-namespace gguf {
-/// ggml's block_q8_0, byte for byte.
-struct BlockQ8_0 {
-  f16 d;
-  std::int8_t qs[32];
-};
-static_assert(sizeof(BlockQ8_0) == 34, "block_q8_0 must match GGUF's 34 bytes");
-}  // namespace gguf
-
 /// GGUF Q8_0 scheme: x = d · q, q in [-127, 127], 32 weights per block.
 /// Usage: `QuantizedLinear<cpu::ReferenceBackend, Q8_0>::from_float(w, n, k)`
 struct Q8_0 {
