@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 #include "qlinear/core/config.hpp"
 #include "qlinear/core/error.hpp"
@@ -43,17 +44,29 @@ QLINEAR_HD std::uint8_t trunc_to_uint8(float v) {
   return static_cast<std::uint8_t>(static_cast<std::int32_t>(v));
 }
 
-/// Throws unless every value of the row is finite: ggml's quantizers define no result for NaN
-/// or Inf, so we refuse them with the scheme, the element and the value.
-inline void check_finite_row(std::string_view scheme, const float* x, std::size_t k, std::size_t row) {
-  for (std::size_t i = 0; i < k; ++i)
+/// Largest finite f16 value: block scales and mins above it overflow to inf.
+inline constexpr float F16_MAX = 65504.0f;
+
+/// Throws unless every value of the row is finite and at most `max_abs` in magnitude: ggml's
+/// quantizers define no result for NaN or Inf, and for magnitudes beyond what a format's f16
+/// scales can hold they store inf (or, where x² overflows in the scale search, zeros). We
+/// refuse both with the scheme, the element and the value.
+inline void check_row_input(std::string_view scheme, const float* x, std::size_t k, std::size_t row, float max_abs) {
+  for (std::size_t i = 0; i < k; ++i) {
     if (!std::isfinite(x[i])) [[unlikely]]
       fail(scheme, ": cannot quantize a non-finite value: element ", i, " of row ", row, " is ", x[i]);
+    if (std::fabs(x[i]) > max_abs) [[unlikely]]
+      fail(scheme, ": element ", i, " of row ", row, " is ", x[i], ", beyond the largest magnitude the format's ",
+           "block scales can represent (", max_abs, ")");
+  }
 }
 
 /// The row-level half of a GGUF scheme, shared by all of them: rows are whole blocks that carry
 /// their own scales, so there are no tensor-wide parameters. `S` provides `Block`,
-/// `quantize_block(const float*, Block&)` and `dequantize_block(const Block&, float*)`.
+/// `quantize_block(const float*, Block&)`, `dequantize_block(const Block&, float*)` and
+/// `max_abs_input` (the magnitude up to which the format's f16 scales are guaranteed finite);
+/// optionally `const char* block_overflow(const Block&)`, non-null when a quantized block holds
+/// a non-finite field that the input bound does not rule out.
 /// Usage: `struct Q4_0 : gguf::BlockRows<Q4_0> { ... };`
 template <class S>
 struct BlockRows {
@@ -64,10 +77,15 @@ struct BlockRows {
   /// Quantizes one row of k floats (k a multiple of S::block_elems; non-finite values rejected).
   static void quantize_row(const float* x, std::size_t k, std::uint8_t* dst, const TensorParams&, std::size_t row) {
     const std::size_t nb = row_bytes<S>(k) / S::block_bytes;
-    check_finite_row(S::name, x, k, row);
+    check_row_input(S::name, x, k, row, S::max_abs_input);
     for (std::size_t i = 0; i < nb; ++i) {
       typename S::Block b{};
       S::quantize_block(x + i * S::block_elems, b);
+      if constexpr (requires { S::block_overflow(b); }) {
+        if (const char* what = S::block_overflow(b)) [[unlikely]]
+          fail(S::name, ": ", what, " in elements [", i * S::block_elems, ", ", (i + 1) * S::block_elems, ") of row ",
+               row);
+      }
       std::memcpy(dst + i * S::block_bytes, &b, S::block_bytes);
     }
   }

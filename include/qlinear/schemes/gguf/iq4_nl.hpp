@@ -23,6 +23,8 @@ struct IQ4_NL : gguf::BlockRows<IQ4_NL> {
   static constexpr std::string_view name = "iq4_nl";
   static constexpr std::size_t block_elems = gguf::QK4_NL;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d ≈ max / 127 (the search tries max / 120 .. max / 134) must fit in f16.
+  static constexpr float max_abs_input = 100 * gguf::F16_MAX;
 
   /// ggml's quantize_iq4_nl for one block, without an importance matrix.
   static void quantize_block(const float* x, Block& b) {

@@ -22,6 +22,8 @@ struct IQ4_XS : gguf::BlockRows<IQ4_XS> {
   static constexpr std::string_view name = "iq4_xs";
   static constexpr std::size_t block_elems = gguf::QK_K;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d = max sub-block scale / 32 must fit in f16 (the scale is about max / 113).
+  static constexpr float max_abs_input = 1024 * gguf::F16_MAX;
 
   /// ggml's quantize_iq4_xs for one super-block, without an importance matrix.
   static void quantize_block(const float* x, Block& b) {

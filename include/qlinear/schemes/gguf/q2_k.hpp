@@ -24,6 +24,9 @@ struct Q2_K : gguf::BlockRows<Q2_K> {
   static constexpr std::string_view name = "q2_K";
   static constexpr std::size_t block_elems = gguf::QK_K;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d and dmin = (sub-block scale or min) / 15 must fit in f16, with the
+  /// least-squares scale at most about (max - min) / 2.
+  static constexpr float max_abs_input = 7.5f * gguf::F16_MAX;
 
   /// ggml's quantize_row_q2_K_ref for one super-block.
   static void quantize_block(const float* x, Block& b) {

@@ -23,6 +23,8 @@ struct Q3_K : gguf::BlockRows<Q3_K> {
   static constexpr std::string_view name = "q3_K";
   static constexpr std::size_t block_elems = gguf::QK_K;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d = max sub-block scale / 32 must fit in f16, the scale being about max / 3.
+  static constexpr float max_abs_input = 64 * gguf::F16_MAX;
 
   /// ggml's quantize_row_q3_K_ref for one super-block.
   static void quantize_block(const float* x, Block& b) {

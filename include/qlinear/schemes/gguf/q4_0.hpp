@@ -21,6 +21,8 @@ struct Q4_0 : gguf::BlockRows<Q4_0> {
   static constexpr std::string_view name = "q4_0";
   static constexpr std::size_t block_elems = gguf::QK4_0;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d = max / -8 must fit in f16.
+  static constexpr float max_abs_input = 8 * gguf::F16_MAX;
 
   /// ggml's quantize_row_q4_0_ref for one block: d = max / -8 with max the signed value of
   /// largest magnitude, so that value maps to level 0 exactly.

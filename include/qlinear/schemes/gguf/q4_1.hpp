@@ -22,6 +22,8 @@ struct Q4_1 : gguf::BlockRows<Q4_1> {
   static constexpr std::string_view name = "q4_1";
   static constexpr std::size_t block_elems = gguf::QK4_1;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: the block min is stored in f16.
+  static constexpr float max_abs_input = gguf::F16_MAX;
 
   /// ggml's quantize_row_q4_1_ref for one block.
   static void quantize_block(const float* x, Block& b) {

@@ -84,6 +84,9 @@ struct Q4_K : gguf::BlockRows<Q4_K> {
   static constexpr std::string_view name = "q4_K";
   static constexpr std::size_t block_elems = gguf::QK_K;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: dmin = max sub-block min / 63 must fit in f16, with room for the
+  /// least-squares min falling below the data.
+  static constexpr float max_abs_input = 32 * gguf::F16_MAX;
 
   /// ggml's quantize_row_q4_K_ref for one super-block.
   static void quantize_block(const float* x, Block& b) {

@@ -32,6 +32,8 @@ struct Q5_0 : gguf::BlockRows<Q5_0> {
   static constexpr std::string_view name = "q5_0";
   static constexpr std::size_t block_elems = gguf::QK5_0;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d = max / -16 must fit in f16.
+  static constexpr float max_abs_input = 16 * gguf::F16_MAX;
 
   /// ggml's quantize_row_q5_0_ref for one block.
   static void quantize_block(const float* x, Block& b) {

@@ -25,6 +25,8 @@ struct Q5_K : gguf::BlockRows<Q5_K> {
   static constexpr std::string_view name = "q5_K";
   static constexpr std::size_t block_elems = gguf::QK_K;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: as Q4_K.
+  static constexpr float max_abs_input = 32 * gguf::F16_MAX;
 
   /// ggml's quantize_row_q5_K_ref for one super-block.
   static void quantize_block(const float* x, Block& b) {

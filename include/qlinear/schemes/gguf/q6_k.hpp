@@ -23,6 +23,9 @@ struct Q6_K : gguf::BlockRows<Q6_K> {
   static constexpr std::string_view name = "q6_K";
   static constexpr std::size_t block_elems = gguf::QK_K;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d = max sub-block scale / 128 must fit in f16 (the scale is about max / 32),
+  /// and the x³ sums of the scale search must stay finite.
+  static constexpr float max_abs_input = 1024 * gguf::F16_MAX;
 
   /// ggml's quantize_row_q6_K_ref for one super-block.
   static void quantize_block(const float* x, Block& b) {

@@ -21,6 +21,8 @@ struct Q8_0 : gguf::BlockRows<Q8_0> {
   static constexpr std::string_view name = "q8_0";
   static constexpr std::size_t block_elems = gguf::QK8_0;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d = amax / 127 must fit in f16.
+  static constexpr float max_abs_input = 127 * gguf::F16_MAX;
 
   /// ggml's quantize_row_q8_0_ref for one block (roundf: ties away from zero).
   static void quantize_block(const float* x, Block& b) {

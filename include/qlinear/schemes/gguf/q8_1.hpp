@@ -21,6 +21,8 @@ struct Q8_1 : gguf::BlockRows<Q8_1> {
   static constexpr std::string_view name = "q8_1";
   static constexpr std::size_t block_elems = gguf::QK8_1;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: d = amax / 127 must fit in f16 (s is checked per block).
+  static constexpr float max_abs_input = 127 * gguf::F16_MAX;
 
   /// ggml's quantize_row_q8_1_ref for one block: s = fp16(Σq · d) with d before fp16 rounding.
   static void quantize_block(const float* x, Block& b) {
@@ -37,6 +39,10 @@ struct Q8_1 : gguf::BlockRows<Q8_1> {
       sum += b.qs[16 + j];
     }
     b.s = f16::from_float(float(sum) * d);
+  }
+  /// Non-null when d·Σq overflowed the f16 field `s` (|Σx| of a block beyond 65504).
+  static const char* block_overflow(const Block& b) {
+    return std::isfinite(b.s.to_float()) ? nullptr : "the block sum d·Σq overflows its f16 field s";
   }
   /// d · q (ggml has no to_float for Q8_1; this is what its dot products assume).
   QLINEAR_HD static void dequantize_block(const Block& b, float* y) {

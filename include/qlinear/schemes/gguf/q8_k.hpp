@@ -20,6 +20,8 @@ struct Q8_K : gguf::BlockRows<Q8_K> {
   static constexpr std::string_view name = "q8_K";
   static constexpr std::size_t block_elems = gguf::QK_K;
   static constexpr std::size_t block_bytes = sizeof(Block);
+  /// Largest |x| quantize_row accepts: the scale is a float: every finite value.
+  static constexpr float max_abs_input = 3.4028234e38f;
 
   /// ggml's quantize_row_q8_K_ref for one super-block (an all-zero block gets d = 0, q = 0 and
   /// bsums = 0; ggml leaves its bsums unwritten).
