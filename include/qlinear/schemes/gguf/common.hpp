@@ -16,6 +16,24 @@
 #include "qlinear/schemes/gguf/blocks.hpp"
 #include "qlinear/schemes/scheme.hpp"
 
+// QLINEAR_GGUF_EXACT_FP_BEGIN / _END bracket ggml's quantizer arithmetic and keep the compiler
+// from fusing a*b+c into one FMA there (GCC contracts by default in GNU mode wherever FMA
+// exists, e.g. on every aarch64 and with -march=native): ggml's x86 reference runs without
+// FMA, and one fused rounding is enough to pick another level or scale, so without this our
+// bytes would differ from llama-quantize's by platform. Scoped push/pop: consumer code after
+// our headers keeps its own floating-point settings. (clang's -ffp-contract=fast ignores such
+// pragmas by design: a consumer choosing it gets valid but possibly different bytes.)
+#if defined(__clang__)
+#define QLINEAR_GGUF_EXACT_FP_BEGIN _Pragma("float_control(push)") _Pragma("clang fp contract(off)")
+#define QLINEAR_GGUF_EXACT_FP_END _Pragma("float_control(pop)")
+#elif defined(__GNUC__) && !defined(__CUDA_ARCH__)
+#define QLINEAR_GGUF_EXACT_FP_BEGIN _Pragma("GCC push_options") _Pragma("GCC optimize(\"fp-contract=off\")")
+#define QLINEAR_GGUF_EXACT_FP_END _Pragma("GCC pop_options")
+#else
+#define QLINEAR_GGUF_EXACT_FP_BEGIN
+#define QLINEAR_GGUF_EXACT_FP_END
+#endif
+
 namespace qlinear::gguf {
 
 inline constexpr float GROUP_MAX_EPS = 1e-15f;  ///< ggml's "all zero" threshold for a group

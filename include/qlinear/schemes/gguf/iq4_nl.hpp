@@ -10,6 +10,8 @@
 #include "qlinear/schemes/gguf/q8_0.hpp"
 #include "qlinear/schemes/gguf/quantize_helpers.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF IQ4_NL scheme: x = d · kvalues_iq4nl[q], q in [0, 15], nibble order as Q4_0.
@@ -61,3 +63,5 @@ struct IQ4_NL : gguf::BlockRows<IQ4_NL> {
 static_assert(Scheme<IQ4_NL>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

@@ -10,6 +10,8 @@
 #include "qlinear/schemes/gguf/q8_k.hpp"
 #include "qlinear/schemes/gguf/quantize_helpers.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF IQ4_XS scheme: x = d · (ls - 32) · kvalues_iq4nl[q] with ls the 6-bit scale of the
@@ -73,3 +75,5 @@ struct IQ4_XS : gguf::BlockRows<IQ4_XS> {
 static_assert(Scheme<IQ4_XS>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

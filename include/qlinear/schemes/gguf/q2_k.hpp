@@ -12,6 +12,8 @@
 #include "qlinear/schemes/gguf/q8_k.hpp"
 #include "qlinear/schemes/gguf/quantize_helpers.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q2_K scheme: x = d · (sc & 15) · q - dmin · (sc >> 4), q in [0, 3]; byte l of each
@@ -139,3 +141,5 @@ struct Q2_K : gguf::BlockRows<Q2_K> {
 static_assert(Scheme<Q2_K>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

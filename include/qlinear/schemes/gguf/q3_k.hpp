@@ -12,6 +12,8 @@
 #include "qlinear/schemes/gguf/q8_k.hpp"
 #include "qlinear/schemes/gguf/quantize_helpers.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q3_K scheme: x = d · (sc - 32) · (q - 4), q in [0, 7]; a set hmask bit means +4.
@@ -147,3 +149,5 @@ struct Q3_K : gguf::BlockRows<Q3_K> {
 static_assert(Scheme<Q3_K>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

@@ -10,6 +10,8 @@
 #include "qlinear/schemes/gguf/common.hpp"
 #include "qlinear/schemes/gguf/q8_0.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q4_0 scheme: x = d · (q - 8), q in [0, 15]; element j in the low nibble of byte j,
@@ -80,3 +82,5 @@ struct Q4_0 : gguf::BlockRows<Q4_0> {
 static_assert(Scheme<Q4_0>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

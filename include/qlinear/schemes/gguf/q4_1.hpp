@@ -11,6 +11,8 @@
 #include "qlinear/schemes/gguf/common.hpp"
 #include "qlinear/schemes/gguf/q8_1.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q4_1 scheme: x = d · q + m, q in [0, 15], nibble order as Q4_0.
@@ -80,3 +82,5 @@ struct Q4_1 : gguf::BlockRows<Q4_1> {
 static_assert(Scheme<Q4_1>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

@@ -12,6 +12,8 @@
 #include "qlinear/schemes/gguf/q8_k.hpp"
 #include "qlinear/schemes/gguf/quantize_helpers.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 namespace gguf {
@@ -169,3 +171,5 @@ struct Q4_K : gguf::BlockRows<Q4_K> {
 static_assert(Scheme<Q4_K>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

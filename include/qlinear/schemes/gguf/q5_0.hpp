@@ -10,6 +10,8 @@
 #include "qlinear/schemes/gguf/common.hpp"
 #include "qlinear/schemes/gguf/q8_0.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 namespace gguf {
@@ -98,3 +100,5 @@ struct Q5_0 : gguf::BlockRows<Q5_0> {
 static_assert(Scheme<Q5_0>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

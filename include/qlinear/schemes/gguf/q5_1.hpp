@@ -11,6 +11,8 @@
 #include "qlinear/schemes/gguf/q5_0.hpp"
 #include "qlinear/schemes/gguf/q8_1.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q5_1 scheme: x = d · q + m, q in [0, 31], bit layout as Q5_0.
@@ -87,3 +89,5 @@ struct Q5_1 : gguf::BlockRows<Q5_1> {
 static_assert(Scheme<Q5_1>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

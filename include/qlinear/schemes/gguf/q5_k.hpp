@@ -13,6 +13,8 @@
 #include "qlinear/schemes/gguf/q8_k.hpp"
 #include "qlinear/schemes/gguf/quantize_helpers.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q5_K scheme: x = d · sc · q - dmin · m, q in [0, 31]; nibbles as Q4_K, and bit 2i
@@ -132,3 +134,5 @@ struct Q5_K : gguf::BlockRows<Q5_K> {
 static_assert(Scheme<Q5_K>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

@@ -12,6 +12,8 @@
 #include "qlinear/schemes/gguf/q8_k.hpp"
 #include "qlinear/schemes/gguf/quantize_helpers.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q6_K scheme: x = d · sc[j/16] · (q - 32), q in [0, 63] (low 4 bits in ql, high 2 in qh).
@@ -147,3 +149,5 @@ struct Q6_K : gguf::BlockRows<Q6_K> {
 static_assert(Scheme<Q6_K>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

@@ -9,6 +9,8 @@
 
 #include "qlinear/schemes/gguf/common.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q8_0 scheme: x = d · q, q in [-127, 127], 32 weights per block. Also the activation
@@ -55,3 +57,5 @@ struct Q8_0 : gguf::BlockRows<Q8_0> {
 static_assert(Scheme<Q8_0>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

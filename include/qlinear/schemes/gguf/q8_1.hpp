@@ -10,6 +10,8 @@
 
 #include "qlinear/schemes/gguf/common.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q8_1 scheme: x = d · q, q in [-127, 127], 32 values per block; `s` = fp16(d·Σq) lets
@@ -53,3 +55,5 @@ struct Q8_1 : gguf::BlockRows<Q8_1> {
 static_assert(Scheme<Q8_1>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

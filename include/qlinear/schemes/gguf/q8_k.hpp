@@ -9,6 +9,8 @@
 
 #include "qlinear/schemes/gguf/common.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear {
 
 /// GGUF Q8_K scheme: x = d · q, q in [-128, 127] (the value of largest magnitude maps to ∓127),
@@ -60,3 +62,5 @@ struct Q8_K : gguf::BlockRows<Q8_K> {
 static_assert(Scheme<Q8_K>);
 
 }  // namespace qlinear
+
+QLINEAR_GGUF_EXACT_FP_END

@@ -9,6 +9,8 @@
 
 #include "qlinear/schemes/gguf/common.hpp"
 
+QLINEAR_GGUF_EXACT_FP_BEGIN
+
 namespace qlinear::gguf {
 
 /// Symmetric search for a scale giving levels in [-nmax, nmax-1] (stored +nmax), ggml's
@@ -357,3 +359,5 @@ QLINEAR_HD int iq4_xs_scale(int ib, const std::uint8_t* scales_l, std::uint16_t 
 }
 
 }  // namespace qlinear::gguf
+
+QLINEAR_GGUF_EXACT_FP_END
