@@ -101,7 +101,7 @@ TEST(FusedLinear, PartsInDifferentSchemesInOneCall) {
   const RowMatrixXf dy = random_matrix(3, 128, 16);
   RowMatrixXf dx(3, k);
   Ref::Context ctx;
-  qkv.backward_input(ctx, view(dy), view(dx));
+  qkv.backward_input(ctx, const_view(dy), view(dx));
   const Eigen::MatrixXd expected = dy.cast<double>() * qkv.dequantize().cast<double>();
   EXPECT_LT((dx.cast<double>() - expected).cwiseAbs().maxCoeff(), 1e-4);
 
@@ -123,5 +123,5 @@ TEST(FusedLinear, RejectsPartsWithDifferentInputs) {
   EXPECT_THROW(ok.part(2), Error);
   RowMatrixXf y(1, 7);
   const RowMatrixXf x = RowMatrixXf::Ones(1, 256);
-  EXPECT_THROW(ok.forward(view(x), view(y)), Error);
+  EXPECT_THROW(ok.forward(const_view(x), view(y)), Error);
 }

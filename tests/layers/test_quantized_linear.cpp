@@ -94,7 +94,7 @@ TYPED_TEST(EveryScheme, MisuseRaisesErrors) {
   EXPECT_THROW(layer.forward(bad_x), Error);
   RowMatrixXf y(2, n + 1);
   const RowMatrixXf x = RowMatrixXf::Ones(2, k);
-  EXPECT_THROW(layer.forward(view(x), view(y)), Error);
+  EXPECT_THROW(layer.forward(const_view(x), view(y)), Error);
   if constexpr (S::block_elems > 1) {
     const RowMatrixXf odd = random_matrix(n, Eigen::Index(S::block_elems + 1), 7);
     EXPECT_THROW((QuantizedLinear<Ref, S>::from_float(odd.data(), n, S::block_elems + 1)), Error);
@@ -110,11 +110,11 @@ TYPED_TEST(EveryScheme, BackwardInputIsDyTimesW) {
   const RowMatrixXf dy = random_matrix(3, n, 22);
   RowMatrixXf dx(3, k);
   Ref::Context ctx;
-  layer.backward_input(ctx, view(dy), view(dx));
+  layer.backward_input(ctx, const_view(dy), view(dx));
   const Eigen::MatrixXd expected = dy.cast<double>() * wq.cast<double>();
   EXPECT_LT((dx.cast<double>() - expected).cwiseAbs().maxCoeff(), 1e-5 * (1.0 + expected.cwiseAbs().maxCoeff()));
   RowMatrixXf dx2 = dx;
-  layer.backward_input(ctx, view(dy), view(dx2), /*accumulate=*/true);
+  layer.backward_input(ctx, const_view(dy), view(dx2), /*accumulate=*/true);
   EXPECT_LT((dx2 - 2 * dx).cwiseAbs().maxCoeff(), 1e-4f * (1.0f + dx.cwiseAbs().maxCoeff()));
 }
 

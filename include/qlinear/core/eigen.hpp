@@ -12,7 +12,7 @@ namespace qlinear {
 using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 /// A const view of a row-major Eigen matrix (no copy).
-inline ConstMatrixView<float> view(const Eigen::Ref<const RowMatrixXf>& m) {
+inline ConstMatrixView<float> const_view(const Eigen::Ref<const RowMatrixXf>& m) {
   return ConstMatrixView<float>(m.data(), std::size_t(m.rows()), std::size_t(m.cols()), std::size_t(m.outerStride()));
 }
 /// A mutable view of a row-major Eigen matrix (no copy).

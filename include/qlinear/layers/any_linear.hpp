@@ -133,7 +133,7 @@ class BasicAnyLinear {
     const bool found = for_first(
         Schemes{}, [&]<class S>(std::type_identity<S>) { return S::id == id; },
         [&]<class S>(std::type_identity<S> t) { out.emplace(make_layer(t)); });
-    if (!found) fail("AnyLinear: scheme ", scheme_name(id), " (id ", std::uint32_t(id), ") is not supported by this backend");
+    if (!found) fail("AnyLinear: scheme ", qlinear::scheme_name(id), " (id ", std::uint32_t(id), ") is not supported by this backend");
     return std::move(*out);
   }
 

@@ -59,7 +59,7 @@ class BasicFusedLinear {
   RowMatrixXf forward(Context& ctx, const Eigen::Ref<const RowMatrixXf>& x) const {
     RowMatrixXf y(x.rows(), Eigen::Index(out_features()));
     if constexpr (Backend::host_memory) {
-      forward(ctx, view(x), view(y));
+      forward(ctx, const_view(x), view(y));
     } else {
       for (std::size_t i = 0; i < parts_.size(); ++i)
         y.middleCols(Eigen::Index(offsets_[i]), Eigen::Index(parts_[i].out_features())) = parts_[i].forward(ctx, x);
@@ -110,7 +110,7 @@ class BasicFusedLinear {
     for (std::size_t i = 0; i < parts_.size(); ++i) parts_[i].dequantize(out + offsets_[i] * in_features());
   }
   RowMatrixXf dequantize() const {
-    RowMatrixXf w(Eigen::Index(out_features()), Eigen::Index(in_features()));
+    RowMatrixXf w(static_cast<Eigen::Index>(out_features()), static_cast<Eigen::Index>(in_features()));
     dequantize(w.data());
     return w;
   }

@@ -87,13 +87,13 @@ class QuantizedLinear {
   RowMatrixXf forward(Context& ctx, const Eigen::Ref<const RowMatrixXf>& x) const {
     RowMatrixXf y(x.rows(), Eigen::Index(out_));
     if constexpr (Backend::host_memory) {
-      forward(ctx, view(x), view(y));
+      forward(ctx, const_view(x), view(y));
     } else {
       const Epilogue e{bias_.empty() ? nullptr : Backend::data(bias_device_), false};
       if (cache_) {
-        Backend::gemm_host(ctx, *cache_, view(x), view(y), e);
+        Backend::gemm_host(ctx, *cache_, const_view(x), view(y), e);
       } else {
-        Backend::gemm_host(ctx, weights_, view(x), view(y), e);
+        Backend::gemm_host(ctx, weights_, const_view(x), view(y), e);
       }
     }
     return y;
@@ -142,7 +142,7 @@ class QuantizedLinear {
     for (std::size_t r = 0; r < out_; ++r) t.dequantize_row(r, out + r * in_);
   }
   RowMatrixXf dequantize() const {
-    RowMatrixXf w(Eigen::Index(out_), Eigen::Index(in_));
+    RowMatrixXf w(static_cast<Eigen::Index>(out_), static_cast<Eigen::Index>(in_));
     dequantize(w.data());
     return w;
   }
