@@ -114,6 +114,7 @@ TEST(Calibration, MseIsNeverWorseThanMinmaxAndBetterWithAnOutlier) {
               sse_of<Int8PerChannelAffine>(x, 64, 128, with(Calibration::minmax)));
     EXPECT_LE(sse_of<Int4G32>(x, 64, 128, with(Calibration::mse)), sse_of<Int4G32>(x, 64, 128, {}));
     EXPECT_LE(sse_of<Int4G128Affine>(x, 64, 128, with(Calibration::mse)), sse_of<Int4G128Affine>(x, 64, 128, {}));
+    EXPECT_LE(sse_of<NF4>(x, 64, 128, with(Calibration::mse)), sse_of<NF4>(x, 64, 128, {}));
   }
   const auto y = one_outlier(256 * 256, 6);
   const double mse = sse_of<Int8PerTensor>(y, 256, 256, with(Calibration::mse));
@@ -157,7 +158,7 @@ TEST(Calibration, RejectsBadOptions) {
   EXPECT_THROW(QuantizedTensor<Int8PerChannel>::quantize(x.data(), 2, 128, o), Error);
 }
 
-TEST(Calibration, PercentileIsForInt8OnlyAndNf4TakesMinmaxOnly) {
+TEST(Calibration, PercentileIsForInt8OnlyAndDoubleQuantNf4TakesMinmaxOnly) {
   const auto x = test::random_floats(256, 9);
   const QuantizeOptions p = with(Calibration::percentile);
   try {

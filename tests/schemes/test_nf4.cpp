@@ -117,6 +117,7 @@ TEST(NF4, AccountingAndIds) {
   EXPECT_EQ(NF4DoubleQuant::id, SchemeId::nf4_double_quant);
   EXPECT_EQ(NF4DoubleQuant::name, "nf4_double_quant");
   static_assert(SelfDescribingRows<NF4> && !SelfDescribingRows<NF4DoubleQuant>);
+  EXPECT_EQ(NF4::params_bytes(a.params()), 0u);
 }
 
 TEST(NF4, DoubleQuantBoundsAndParameters) {
@@ -200,4 +201,34 @@ TEST(NF4, BadShapesNonFiniteZeroTinyHuge) {
       ASSERT_LE(std::fabs(double(x[i]) - b[i]), 0.3 * amax) << mag;
     }
   }
+}
+
+TEST(NF4, MseSearchIsNeverWorseThanAbsmaxPerBlock) {
+  const std::size_t rows = 8, k = 256;
+  const auto w = test::random_floats(rows * k, 9, 1.0f, 0.03f);
+  QuantizeOptions o;
+  o.calibration = Calibration::mse;
+  const auto a = QuantizedTensor<NF4>::quantize(w.data(), rows, k).dequantize();
+  const auto t = QuantizedTensor<NF4>::quantize(w.data(), rows, k, o);
+  const auto b = t.dequantize();
+  double ta = 0, tb = 0;
+  for (std::size_t g = 0; g < rows * k / 64; ++g) {
+    double ea = 0, eb = 0;
+    for (std::size_t j = g * 64; j < g * 64 + 64; ++j) {
+      ea += (double(w[j]) - a[j]) * (double(w[j]) - a[j]);
+      eb += (double(w[j]) - b[j]) * (double(w[j]) - b[j]);
+    }
+    ASSERT_LE(eb, ea) << "block " << g;
+    ta += ea, tb += eb;
+  }
+  EXPECT_LT(tb, ta);  // and better somewhere
+  // The chosen scales lie in [mse_min_ratio, 1] · absmax; the bytes decode without the options.
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t i = 0; i < k / 64; ++i) {
+      const float amax = float(calibration::absmax(w.data() + r * k + i * 64, 64));
+      const float s = nf4_block(t, r, i).absmax;
+      EXPECT_LE(s, amax);
+      EXPECT_GE(s, 0.5f * amax * (1 - 1e-6f));
+    }
+  EXPECT_EQ(QuantizedTensor<NF4>::copy_of(t.bytes(), rows, k).dequantize(), b);
 }

@@ -19,6 +19,8 @@
 // Quantization: u = the index of the codebook level nearest x / absmax̂ (ties to the lower
 // index). The error of an element is at most half the largest codebook gap (0.1519) × absmax̂,
 // plus, under double quantization, the clipping of |x| beyond absmax̂ (at most scale_row / 2).
+// NF4 also takes Calibration::mse: a per-block search over scales r · absmax that may clip
+// the block's largest values for a finer grid elsewhere (never a larger squared error).
 
 #include <algorithm>
 #include <cmath>
@@ -97,42 +99,55 @@ inline void nf4_encode_codes(const float* x, float a, std::uint8_t* qs) {
     set_nibble(qs, j, u);
   }
 }
-inline void nf4_options(const QuantizeOptions& options, std::string_view scheme) {
+inline void nf4_double_quant_options(const QuantizeOptions& options, std::string_view scheme) {
   calibration::validate(options, scheme);
   check(options.calibration == Calibration::minmax, scheme,
-        ": NF4 scales each block by its absmax (Calibration::minmax); percentile and mse calibration apply to the "
-        "int8 and int4 schemes");
+        ": double quantization stores each block's absmax (Calibration::minmax); percentile applies to the int8 "
+        "schemes and mse to int8, int4 and single-quantized NF4");
 }
 }  // namespace detail
 
 /// NF4 (QLoRA normal-float 4-bit), blocks of 64 with an f32 absmax each: 4.5 bits per weight.
+/// Calibration::mse searches, per block, scales r · absmax (r on the options' ratio grid) for
+/// the least squared error; values beyond the chosen scale clip to ±1 · scale.
 /// Usage: `QuantizedLinear<cpu::ReferenceBackend, NF4>::from_float(w, n, k)`
 struct NF4 {
   using Block = BlockNF4;
-  using TensorParams = NoTensorParams;
+  using TensorParams = RowQuantizer;
   static constexpr SchemeId id = SchemeId::nf4;
   static constexpr std::string_view name = "nf4";
   static constexpr std::size_t block_elems = 64;
   static constexpr std::size_t block_bytes = sizeof(Block);
 
   QLINEAR_HD static void dequantize_block(const Block& b, float* y) { nf4_decode_codes(b.qs, b.absmax, y); }
-  static void quantize_block(const float* x, Block& b) {
+
+  /// Quantizes one block with absmax scale (minmax) or the best of the ratio grid (mse).
+  static void quantize_block(const float* x, Block& b, const RowQuantizer& rq = {}) {
     float a = 0.0f;
     for (int j = 0; j < 64; ++j) a = std::max(a, std::fabs(x[j]));
     b.absmax = a;
     detail::nf4_encode_codes(x, a, b.qs);
+    if (rq.calibration != Calibration::mse || a == 0.0f) return;
+    double best = sse(x, b);
+    Block trial;
+    for (int i = 1; i < rq.mse_grid_points; ++i) {
+      trial.absmax = float(double(a) * calibration::mse_ratio(i, rq.mse_grid_points, rq.mse_min_ratio));
+      detail::nf4_encode_codes(x, trial.absmax, trial.qs);
+      const double err = sse(x, trial);
+      if (err < best) best = err, b = trial;
+    }
   }
 
   static TensorParams calibrate(const float*, std::size_t, std::size_t, const QuantizeOptions& options) {
-    detail::nf4_options(options, name);
-    return {};
+    return detail::row_quantizer(options, name);
   }
-  static void quantize_row(const float* x, std::size_t k, std::uint8_t* dst, const TensorParams&, std::size_t row) {
+  static void quantize_row(const float* x, std::size_t k, std::uint8_t* dst, const TensorParams& rq, std::size_t row) {
     const std::size_t nb = row_bytes<NF4>(k) / block_bytes;
+    detail::check_row_quantizer(rq, name);
     calibration::check_finite(x, k, name, row);
     for (std::size_t i = 0; i < nb; ++i) {
       Block b{};
-      quantize_block(x + i * block_elems, b);
+      quantize_block(x + i * block_elems, b, rq);
       std::memcpy(dst + i * block_bytes, &b, block_bytes);
     }
   }
@@ -145,6 +160,15 @@ struct NF4 {
     }
   }
   static std::size_t params_bytes(const TensorParams&) { return 0; }
+
+ private:
+  static double sse(const float* x, const Block& b) {
+    float y[64];
+    dequantize_block(b, y);
+    double s = 0.0;
+    for (int j = 0; j < 64; ++j) s += (double(x[j]) - y[j]) * (double(x[j]) - y[j]);
+    return s;
+  }
 };
 static_assert(Scheme<NF4>);
 
@@ -183,7 +207,7 @@ struct NF4DoubleQuant {
 
   /// Offset = mean block absmax of the tensor; per row, scale = max |absmax − offset| / 127.
   static TensorParams calibrate(const float* w, std::size_t rows, std::size_t cols, const QuantizeOptions& options) {
-    detail::nf4_options(options, name);
+    detail::nf4_double_quant_options(options, name);
     const std::size_t nb = row_bytes<NF4DoubleQuant>(cols) / block_bytes;
     for (std::size_t r = 0; r < rows; ++r) calibration::check_finite(w + r * cols, cols, name, r);
     std::vector<double> absmax(rows * nb);
