@@ -79,6 +79,8 @@ TEST(BFloat16, RoundsToNearestEvenAndKeepsNaN) {
   EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::bit_cast<float>(0x7F800001u)))));  // signalling stays NaN
   for (std::uint32_t b = 0; b < 65536; ++b) {
     const float f = bf16_to_f32(std::uint16_t(b));
-    if (!std::isnan(f)) EXPECT_EQ(f32_to_bf16(f), b);
+    if (!std::isnan(f)) {
+      EXPECT_EQ(f32_to_bf16(f), b);
+    }
   }
 }

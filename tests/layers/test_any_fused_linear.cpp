@@ -56,14 +56,15 @@ TEST(AnyLinear, FromBytesAndUnknownIds) {
 
 TEST(RunTimeEntryPoints, QuantizeAndDequantizeRowsByIdMatchTheTypedSchemes) {
   const std::size_t rows = 3, k = 256;
-  const RowMatrixXf w = random_matrix(rows, k, 9);
+  auto wv = test::random_floats(rows * k, 9, 1.0f, 0.0f);  // Gaussian, no outliers: errors comparable
+  const RowMatrixXf w = Eigen::Map<RowMatrixXf>(wv.data(), rows, k);
   for (SchemeId id : {SchemeId::q4_0, SchemeId::q5_1, SchemeId::q2_K, SchemeId::iq4_xs, SchemeId::q8_K,
                       SchemeId::q8_1, SchemeId::f16, SchemeId::bf16, SchemeId::int4_g64, SchemeId::nf4}) {
     std::vector<std::uint8_t> bytes(rows * scheme_row_bytes(id, k));
     quantize_rows(id, w.data(), rows, k, bytes);
     std::vector<float> out(rows * k);
     dequantize_rows(id, bytes, rows, k, out.data());
-    EXPECT_LT(test::rmse(out.data(), w.data(), out.size()), 0.5) << scheme_name(id);
+    EXPECT_LT(test::rmse(out.data(), w.data(), out.size()), id == SchemeId::q2_K ? 0.4 : 0.15) << scheme_name(id);
     EXPECT_THROW(dequantize_rows(id, std::span(bytes).first(bytes.size() - 1), rows, k, out.data()), Error);
   }
   std::vector<std::uint8_t> bytes(rows * k);

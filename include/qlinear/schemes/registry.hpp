@@ -77,16 +77,17 @@ inline std::size_t scheme_row_bytes(SchemeId id, std::size_t cols) {
 /// Quantizes rows × cols floats into scheme `id` (schemes whose rows carry their own scales:
 /// GGUF and dense formats, int4, NF4). `out` must hold exactly rows × scheme_row_bytes(id, cols).
 inline void quantize_rows(SchemeId id, const float* x, std::size_t rows, std::size_t cols,
-                          std::span<std::uint8_t> out) {
+                          std::span<std::uint8_t> out, const QuantizeOptions& options = {}) {
   visit_scheme(id, [&]<class S>(std::type_identity<S>) {
-    if constexpr (!std::is_same_v<typename S::TensorParams, NoTensorParams>) {
+    if constexpr (!self_describing_rows<S>) {
       fail(S::name, " keeps tensor parameters beside its rows: use QuantizedTensor<", S::name, ">::quantize");
     } else {
       const std::size_t rb = row_bytes<S>(cols);
       check(rows == 0 || rb <= SIZE_MAX / rows, S::name, ": ", rows, " rows overflow size_t");
       check(out.size() == rows * rb, S::name, ": output holds ", out.size(), " bytes, ", rows, " rows of ", cols,
             " need ", rows * rb);
-      for (std::size_t r = 0; r < rows; ++r) S::quantize_row(x + r * cols, cols, out.data() + r * rb, {}, r);
+      const auto params = S::calibrate(x, rows, cols, options);
+      for (std::size_t r = 0; r < rows; ++r) S::quantize_row(x + r * cols, cols, out.data() + r * rb, params, r);
     }
   });
 }
@@ -95,14 +96,15 @@ inline void quantize_rows(SchemeId id, const float* x, std::size_t rows, std::si
 inline void dequantize_rows(SchemeId id, std::span<const std::uint8_t> bytes, std::size_t rows, std::size_t cols,
                             float* out) {
   visit_scheme(id, [&]<class S>(std::type_identity<S>) {
-    if constexpr (!std::is_same_v<typename S::TensorParams, NoTensorParams>) {
+    if constexpr (!self_describing_rows<S>) {
       fail(S::name, " keeps tensor parameters beside its rows: use QuantizedTensor<", S::name, ">::dequantize");
     } else {
       const std::size_t rb = row_bytes<S>(cols);
       check(rows == 0 || rb <= SIZE_MAX / rows, S::name, ": ", rows, " rows overflow size_t");
       check(bytes.size() == rows * rb, S::name, ": ", rows, " rows of ", cols, " weights take ", rows * rb,
             " bytes, got ", bytes.size());
-      for (std::size_t r = 0; r < rows; ++r) S::dequantize_row(bytes.data() + r * rb, cols, out + r * cols, {}, r);
+      const typename S::TensorParams params{};
+      for (std::size_t r = 0; r < rows; ++r) S::dequantize_row(bytes.data() + r * rb, cols, out + r * cols, params, r);
     }
   });
 }
