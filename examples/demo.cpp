@@ -49,14 +49,14 @@ int main(int argc, char** argv) {
   // LLM-like weights: N(0, 0.02²), a few input channels 10× larger (the outliers real models have).
   std::mt19937 rng(2026);
   std::normal_distribution<float> normal(0.0f, 0.02f);
-  RowMatrixXf w(Eigen::Index(n), Eigen::Index(k));
+  RowMatrixXf w(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(k));
   std::vector<float> channel_scale(k, 1.0f);
   for (std::size_t c = 0; c < k; c += 97) channel_scale[c] = 10.0f;
   for (Eigen::Index r = 0; r < w.rows(); ++r)
     for (Eigen::Index c = 0; c < w.cols(); ++c) w(r, c) = normal(rng) * channel_scale[std::size_t(c)];
   std::vector<float> bias(n);
   for (auto& b : bias) b = normal(rng);
-  RowMatrixXf x(Eigen::Index(m), Eigen::Index(k));
+  RowMatrixXf x(static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(k));
   std::normal_distribution<float> unit(0.0f, 1.0f);
   for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = unit(rng);
 
