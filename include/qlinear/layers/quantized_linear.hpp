@@ -61,7 +61,7 @@ class QuantizedLinear {
   static QuantizedLinear from_gguf_bytes(std::span<const std::uint8_t> bytes, std::size_t out_features,
                                          std::size_t in_features, std::shared_ptr<const void> owner = nullptr,
                                          std::span<const float> bias = {}) {
-    if constexpr (!self_describing_rows<S>) {
+    if constexpr (!SelfDescribingRows<S>) {
       fail(S::name, " keeps tensor parameters beside its rows, so raw bytes cannot describe it: ",
            "build it from a QuantizedTensor");
     } else {

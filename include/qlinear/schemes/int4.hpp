@@ -122,8 +122,7 @@ template <int Group>
 struct Int4 {
   static_assert(detail::valid_int4_group<Group>, "Int4<Group>: the group size must be 32, 64 or 128");
   using Block = BlockInt4<Group>;
-  using TensorParams = RowQuantizer;  // quantization options only: rows decode alone
-  static constexpr bool self_describing_rows = true;
+  using TensorParams = RowQuantizer;
   static constexpr int group = Group;
   static constexpr SchemeId id = detail::int4_id<Group, false>();
   static constexpr std::string_view name = detail::int4_name<Group, false>();
@@ -205,8 +204,7 @@ template <int Group>
 struct Int4Affine {
   static_assert(detail::valid_int4_group<Group>, "Int4Affine<Group>: the group size must be 32, 64 or 128");
   using Block = BlockInt4Affine<Group>;
-  using TensorParams = RowQuantizer;  // quantization options only: rows decode alone
-  static constexpr bool self_describing_rows = true;
+  using TensorParams = RowQuantizer;
   static constexpr int group = Group;
   static constexpr SchemeId id = detail::int4_id<Group, true>();
   static constexpr std::string_view name = detail::int4_name<Group, true>();

@@ -113,8 +113,7 @@ inline void nf4_double_quant_options(const QuantizeOptions& options, std::string
 /// Usage: `QuantizedLinear<cpu::ReferenceBackend, NF4>::from_float(w, n, k)`
 struct NF4 {
   using Block = BlockNF4;
-  using TensorParams = RowQuantizer;  // quantization options only: rows decode alone
-  static constexpr bool self_describing_rows = true;
+  using TensorParams = RowQuantizer;
   static constexpr SchemeId id = SchemeId::nf4;
   static constexpr std::string_view name = "nf4";
   static constexpr std::size_t block_elems = 64;

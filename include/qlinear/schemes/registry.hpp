@@ -79,7 +79,7 @@ inline std::size_t scheme_row_bytes(SchemeId id, std::size_t cols) {
 inline void quantize_rows(SchemeId id, const float* x, std::size_t rows, std::size_t cols,
                           std::span<std::uint8_t> out, const QuantizeOptions& options = {}) {
   visit_scheme(id, [&]<class S>(std::type_identity<S>) {
-    if constexpr (!self_describing_rows<S>) {
+    if constexpr (!SelfDescribingRows<S>) {
       fail(S::name, " keeps tensor parameters beside its rows: use QuantizedTensor<", S::name, ">::quantize");
     } else {
       const std::size_t rb = row_bytes<S>(cols);
@@ -96,7 +96,7 @@ inline void quantize_rows(SchemeId id, const float* x, std::size_t rows, std::si
 inline void dequantize_rows(SchemeId id, std::span<const std::uint8_t> bytes, std::size_t rows, std::size_t cols,
                             float* out) {
   visit_scheme(id, [&]<class S>(std::type_identity<S>) {
-    if constexpr (!self_describing_rows<S>) {
+    if constexpr (!SelfDescribingRows<S>) {
       fail(S::name, " keeps tensor parameters beside its rows: use QuantizedTensor<", S::name, ">::dequantize");
     } else {
       const std::size_t rb = row_bytes<S>(cols);

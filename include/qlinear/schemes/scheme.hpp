@@ -88,13 +88,6 @@ concept Scheme = requires(const float* x, float* y, const std::uint8_t* src, std
   { S::params_bytes(params) } -> std::convertible_to<std::size_t>;
 };
 
-/// Whether raw row bytes alone describe a tensor of scheme S (GGUF, dense, int4, NF4): its
-/// TensorParams are empty, or (`S::self_describing_rows`) only steer quantization and are not
-/// needed to decode. Such tensors can be adopted from files without side parameters.
-template <class S>
-inline constexpr bool self_describing_rows =
-    std::is_same_v<typename S::TensorParams, NoTensorParams> || requires { requires S::self_describing_rows; };
-
 /// Bytes one row of `k` weights takes in scheme S; throws unless k is a whole number of blocks.
 template <Scheme S>
 constexpr std::size_t row_bytes(std::size_t k) {
