@@ -25,11 +25,15 @@ struct Epilogue {
 ///  - `B::upload(QuantizedTensor<S>)` and `B::download(weights)` (back to GGUF-layout bytes);
 ///  - `B::gemm(ctx, w, x, y, epilogue)`: y[M×N] = x[M×K]·Wᵀ (+ bias), pointers in the
 ///    backend's memory space;
-///  - `B::gemm_transposed(ctx, w, dy, dx)`: dx[M×K] = dy[M×N]·W, the product training needs,
-///    over the quantized weights without materialising W;
+///  - `B::gemm_transposed(ctx, w, dy, dx, accumulate)`: dx[M×K] (+)= dy[M×N]·W, the product
+///    training needs, over the quantized weights without materialising W;
+///  - `Weights<S>::rows()`, `cols()`, `memory_bytes()`: shape and the bytes it occupies;
 ///  - `B::Buffer` + `B::upload_floats(span)` + `B::data(buffer)`: a float vector (bias) in its memory;
 ///  - `B::synchronize(ctx)`: waits for queued work;
-///  - `B::host_memory`: whether views may point at ordinary host memory.
+///  - `B::host_memory`: whether views may point at ordinary host memory. A backend whose memory is
+///    not host memory also provides `B::gemm_host(ctx, w, x_host, y_host, epilogue)`, which stages
+///    host activations through its memory (the layers' Eigen overloads use it);
+///  - optionally `B::supports<S>` (a constexpr bool): the schemes AnyLinear may hold on it.
 /// A backend that cannot run S must make `B::Weights<S>` fail to compile with a static_assert.
 template <class B, class S>
 concept BackendFor =
@@ -39,7 +43,10 @@ concept BackendFor =
       { B::upload(t) } -> std::same_as<typename B::template Weights<S>>;
       { B::download(w) } -> std::same_as<QuantizedTensor<S>>;
       { B::gemm(ctx, w, in, out, e) } -> std::same_as<void>;
-      { B::gemm_transposed(ctx, w, in, out) } -> std::same_as<void>;
+      { B::gemm_transposed(ctx, w, in, out, e.accumulate) } -> std::same_as<void>;
+      { w.rows() } -> std::convertible_to<std::size_t>;
+      { w.cols() } -> std::convertible_to<std::size_t>;
+      { w.memory_bytes() } -> std::convertible_to<std::size_t>;
       { B::upload_floats(v) } -> std::same_as<typename B::Buffer>;
       { B::data(buffer) } -> std::same_as<const float*>;
       { B::synchronize(ctx) } -> std::same_as<void>;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include "qlinear/core/error.hpp"
 
@@ -100,5 +101,13 @@ template <Scheme S>
 constexpr double nominal_bits_per_weight() {
   return double(S::block_bytes) * 8.0 / double(S::block_elems);
 }
+
+/// A scheme whose rows decode with nothing held beside them (GGUF, dense, int4, NF4): its
+/// TensorParams is NoTensorParams or a zero-cost holder of quantizer choices (RowQuantizer)
+/// that a default-constructed value stands in for when decoding raw bytes.
+/// Usage: `if constexpr (SelfDescribingRows<S>) ... S::dequantize_row(src, k, y, {}, r);`
+template <class S>
+concept SelfDescribingRows = Scheme<S> && (std::same_as<typename S::TensorParams, NoTensorParams> ||
+                                           requires { requires S::TensorParams::self_describing_rows; });
 
 }  // namespace qlinear

@@ -64,7 +64,8 @@ struct ReferenceBackend {
   }
 
   template <Scheme S>
-  static void gemm_transposed(Context&, const Weights<S>& w, ConstMatrixView<float> dy, MatrixView<float> dx) {
+  static void gemm_transposed(Context&, const Weights<S>& w, ConstMatrixView<float> dy, MatrixView<float> dx,
+                              bool accumulate = false) {
     const std::size_t n = w.rows(), k = w.cols();
     detail::check_gemm_transposed_shapes("ReferenceBackend::gemm_transposed", n, k, dy, dx);
     std::vector<double> acc(dx.rows * k, 0.0);
@@ -78,7 +79,7 @@ struct ReferenceBackend {
       }
     }
     for (std::size_t i = 0; i < dx.rows; ++i)
-      for (std::size_t l = 0; l < k; ++l) dx(i, l) = float(acc[i * k + l]);
+      for (std::size_t l = 0; l < k; ++l) dx(i, l) = float(acc[i * k + l] + (accumulate ? double(dx(i, l)) : 0.0));
   }
 };
 
