@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
           std::printf("%-22s %8.4f %12.1f %14.3e %12.2f %14.2f\n", std::string(Ss::name).c_str(),
                       layer.bits_per_weight(), double(layer.memory_savings_bytes()) / (1 << 20), rel, quantize_s,
                       forward_ms);
+          std::fflush(stdout);
         }(),
         ...);
   }(AllSchemes{});
