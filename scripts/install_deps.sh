@@ -5,6 +5,12 @@ set -euo pipefail
 packages=(cmake ninja-build g++ libeigen3-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
+  # Node.js from another source (NodeSource) conflicts with Debian's npm package: a working
+  # command on PATH counts as installed.
+  case $p in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The Arm stage: cross-builds the tests for aarch64 (NEON, dotprod, i8mm kernels) and runs them
+# under qemu-aarch64, once on a CPU with every extension and once on a plain Armv8.0 core, so the
+# dispatch falls back to the baseline NEON kernels. GoogleTest is built from Debian's sources
+# (/usr/src/googletest) with the cross compiler.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+cmake -S . -B build/neon -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  --toolchain cmake/toolchains/aarch64-linux-gnu.cmake \
+  -DQLINEAR_BUILD_BENCH=OFF -DQLINEAR_BUILD_EXAMPLES=OFF -DQLINEAR_BUILD_TOOLS=OFF -DQLINEAR_INSTALL=OFF
+cmake --build build/neon -j "$jobs"
+echo "--- qemu-aarch64 -cpu max: every test ---"
+QEMU_CPU=max ctest --test-dir build/neon -j "$jobs" --output-on-failure --timeout 900 -LE "packaging|slow|x86"
+echo "--- qemu-aarch64 -cpu cortex-a53 (Armv8.0, no dotprod/i8mm): the backend tests ---"
+QEMU_CPU=cortex-a53 ctest --test-dir build/neon -j "$jobs" --output-on-failure --timeout 900 -L backends
