@@ -5,4 +5,9 @@
 
 #if defined(__x86_64__) || defined(_M_X64)  // empty on other architectures
 #include "qlinear/backends/cpu/x86/target.hpp"
+// qlinear's own schemes (int8, int4): integer path
+#include "qlinear/backends/cpu/x86/avx2_own_int.hpp"
+#include "qlinear/backends/cpu/x86/avx512_own_int.hpp"
+#include "qlinear/backends/cpu/x86/avx512_own_quantize.hpp"
+#include "qlinear/backends/cpu/x86/avx512_vnni_own_int.hpp"
 #endif
