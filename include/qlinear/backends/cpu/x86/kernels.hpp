@@ -10,4 +10,8 @@
 #include "qlinear/backends/cpu/x86/avx512_own_int.hpp"
 #include "qlinear/backends/cpu/x86/avx512_own_quantize.hpp"
 #include "qlinear/backends/cpu/x86/avx512_vnni_own_int.hpp"
+// exact path: f32 tiles and weight-row dequantizers
+#include "qlinear/backends/cpu/x86/avx2_f32.hpp"
+#include "qlinear/backends/cpu/x86/avx512_dequantize.hpp"
+#include "qlinear/backends/cpu/x86/avx512_f32.hpp"
 #endif
