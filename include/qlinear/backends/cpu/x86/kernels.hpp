@@ -10,6 +10,8 @@
 #include "qlinear/backends/cpu/x86/avx512_own_int.hpp"
 #include "qlinear/backends/cpu/x86/avx512_own_quantize.hpp"
 #include "qlinear/backends/cpu/x86/avx512_vnni_own_int.hpp"
+// AMX: packed layouts (tile order) and their kernels
+#include "qlinear/backends/cpu/x86/amx_int8.hpp"
 // exact path: f32 tiles and weight-row dequantizers
 #include "qlinear/backends/cpu/x86/avx2_f32.hpp"
 #include "qlinear/backends/cpu/x86/avx512_dequantize.hpp"
