@@ -6,14 +6,14 @@
 #if defined(__x86_64__) || defined(_M_X64)  // empty on other architectures
 #include "qlinear/backends/cpu/x86/target.hpp"
 // qlinear's own schemes (int8, int4): integer path
-#include "qlinear/backends/cpu/x86/avx2_own_int.hpp"
-#include "qlinear/backends/cpu/x86/avx512_own_int.hpp"
-#include "qlinear/backends/cpu/x86/avx512_own_quantize.hpp"
-#include "qlinear/backends/cpu/x86/avx512_vnni_own_int.hpp"
+#include "qlinear/backends/cpu/x86/avx2/own_int.hpp"
+#include "qlinear/backends/cpu/x86/avx512/own_int.hpp"
+#include "qlinear/backends/cpu/x86/avx512/quantize_own.hpp"
+#include "qlinear/backends/cpu/x86/avx512_vnni/own_int.hpp"
 // AMX: packed layouts (tile order) and their kernels
-#include "qlinear/backends/cpu/x86/amx_int8.hpp"
+#include "qlinear/backends/cpu/x86/amx/int8.hpp"
 // exact path: f32 tiles and weight-row dequantizers
-#include "qlinear/backends/cpu/x86/avx2_f32.hpp"
-#include "qlinear/backends/cpu/x86/avx512_dequantize.hpp"
-#include "qlinear/backends/cpu/x86/avx512_f32.hpp"
+#include "qlinear/backends/cpu/x86/avx2/f32_tile.hpp"
+#include "qlinear/backends/cpu/x86/avx512/dequantize.hpp"
+#include "qlinear/backends/cpu/x86/avx512/f32_tile.hpp"
 #endif

@@ -1,6 +1,6 @@
 #pragma once
 // AVX-512 activation quantizers into qlinear's own formats (I8Row, Q8Block<G>), in namespace
-// qlinear::cpu::avx512. Their bytes equal the scalar quantizers' bytes exactly: the same f32
+// qlinear::cpu::avx512::own. Their bytes equal the scalar quantizers' bytes exactly: the same f32
 // products and quotients, rounded to nearest even (vcvtps2dq under the default MXCSR is
 // std::nearbyint), clamped to ±127; a test compares them byte for byte.
 
@@ -16,7 +16,7 @@
 
 QLINEAR_X86_KERNELS_BEGIN
 namespace qlinear::cpu {
-namespace avx512 {
+namespace avx512::own {
 
 QLINEAR_TARGET_AVX512 inline float reduce_max_ps(__m512 v) {
   v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
@@ -146,15 +146,15 @@ QLINEAR_TARGET_AVX512 inline void q8_block_rows(const QuantizeActivationArgs& q)
   }
 }
 
-}  // namespace avx512
+}  // namespace avx512::own
 
 template <>
 struct QuantizeActivations<I8Row, Isa::avx512> {
-  static void rows(const QuantizeActivationArgs& q) { avx512::i8_row_rows(q); }
+  static void rows(const QuantizeActivationArgs& q) { avx512::own::i8_row_rows(q); }
 };
 template <int G>
 struct QuantizeActivations<Q8Block<G>, Isa::avx512> {
-  static void rows(const QuantizeActivationArgs& q) { avx512::q8_block_rows<G>(q); }
+  static void rows(const QuantizeActivationArgs& q) { avx512::own::q8_block_rows<G>(q); }
 };
 
 }  // namespace qlinear::cpu

@@ -1,5 +1,5 @@
 #pragma once
-// AVX-512 f32 tile of the exact path (F32Tile<avx512>), in namespace qlinear::cpu::avx512:
+// AVX-512 f32 tile of the exact path (F32Tile<avx512>), in namespace qlinear::cpu::avx512::exact:
 // y tile = x · panelᵀ over a panel of dequantized weight rows. Register blocks of 4 activation
 // rows × 4 panel rows, 16 f32 accumulators walking K together (8 loads per 16 FMAs, so the FMA
 // ports are the limit while the rows stream from L1/L2), reduced once at the end.
@@ -13,7 +13,7 @@
 
 QLINEAR_X86_KERNELS_BEGIN
 namespace qlinear::cpu {
-namespace avx512 {
+namespace avx512::exact {
 
 // The 16 lanes of v summed (pairwise).
 QLINEAR_TARGET_AVX512 inline float f32_reduce(__m512 v) {
@@ -81,11 +81,11 @@ QLINEAR_TARGET_AVX512 inline void f32_tile(const F32TileArgs& t) {
   }
 }
 
-}  // namespace avx512
+}  // namespace avx512::exact
 
 template <>
 struct F32Tile<Isa::avx512> {
-  static void tile(const F32TileArgs& a) { avx512::f32_tile(a); }
+  static void tile(const F32TileArgs& a) { avx512::exact::f32_tile(a); }
 };
 
 }  // namespace qlinear::cpu

@@ -24,7 +24,7 @@
 
 #include "qlinear/backends/cpu/activation_formats.hpp"
 #include "qlinear/backends/cpu/kernel_contract.hpp"
-#include "qlinear/backends/cpu/x86/amx_tile.hpp"
+#include "qlinear/backends/cpu/x86/amx/tile.hpp"
 #include "qlinear/backends/cpu/x86/target.hpp"
 
 QLINEAR_X86_KERNELS_BEGIN

@@ -1,7 +1,7 @@
 #pragma once
 // AVX2 integer kernels of qlinear's own schemes: int8 (per tensor / per channel, ± affine)
 // against I8Row activations and int4 groups (± affine) against Q8Block<G>, on the schemes' own
-// row bytes, in namespace qlinear::cpu::avx2. u8·s8 products go through vpmaddubsw (pairwise
+// row bytes, in namespace qlinear::cpu::avx2::own. u8·s8 products go through vpmaddubsw (pairwise
 // int16 sums, which must not saturate) and vpmaddwd: int8 weights enter as |w| (≤ 128) against
 // activations carrying w's sign (vpsignb), int4 codes (≤ 15) as they are.
 
@@ -17,7 +17,7 @@
 
 QLINEAR_X86_KERNELS_BEGIN
 namespace qlinear::cpu {
-namespace avx2 {
+namespace avx2::own {
 
 QLINEAR_TARGET_AVX2 inline __m256i madd_u8s8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
@@ -277,19 +277,19 @@ QLINEAR_TARGET_AVX2 inline void int4_tile(const DotTileArgs& t) {
   }
 }
 
-}  // namespace avx2
+}  // namespace avx2::own
 
 template <bool PerChannel, bool Affine>
 struct DotTile<Int8Scheme<PerChannel, Affine>, Isa::avx2> {
-  static void tile(const DotTileArgs& a) { avx2::int8_tile<PerChannel, Affine>(a); }
+  static void tile(const DotTileArgs& a) { avx2::own::int8_tile<PerChannel, Affine>(a); }
 };
 template <int G>
 struct DotTile<Int4<G>, Isa::avx2> {
-  static void tile(const DotTileArgs& a) { avx2::int4_tile<G, false>(a); }
+  static void tile(const DotTileArgs& a) { avx2::own::int4_tile<G, false>(a); }
 };
 template <int G>
 struct DotTile<Int4Affine<G>, Isa::avx2> {
-  static void tile(const DotTileArgs& a) { avx2::int4_tile<G, true>(a); }
+  static void tile(const DotTileArgs& a) { avx2::own::int4_tile<G, true>(a); }
 };
 
 }  // namespace qlinear::cpu

@@ -1,6 +1,6 @@
 #pragma once
 // AVX-512 weight-row dequantizers of the exact path (DequantizeRows<S, avx512>), in namespace
-// qlinear::cpu::avx512, for the schemes the benchmarks cover and their families: int8 (all
+// qlinear::cpu::avx512::exact, for the schemes the benchmarks cover and their families: int8 (all
 // four), int4 groups (± affine), NF4 (± double quant), Q4_0, Q8_0, Q4_K, Q5_K, Q6_K. Each
 // computes the scheme's dequantize_row formula with the same f32 operations in the same order
 // (no fused multiply-adds: the code sits in QLINEAR_GGUF_EXACT_FP), so its floats equal the
@@ -21,7 +21,7 @@
 QLINEAR_X86_KERNELS_BEGIN
 QLINEAR_GGUF_EXACT_FP_BEGIN
 namespace qlinear::cpu {
-namespace avx512 {
+namespace avx512::exact {
 
 // 16 bytes of nibbles → 32 codes in element order (byte j: element 2j low, 2j + 1 high), as
 // two vectors of 16 int32.
@@ -240,76 +240,76 @@ QLINEAR_TARGET_AVX512 inline void q6_k_rows(const std::uint8_t* src, std::size_t
     }
 }
 
-}  // namespace avx512
+}  // namespace avx512::exact
 
 template <bool PerChannel, bool Affine>
 struct DequantizeRows<Int8Scheme<PerChannel, Affine>, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void* params, std::size_t first_row) {
-    avx512::int8_rows<PerChannel, Affine>(src, stride, count, k, out, params, first_row);
+    avx512::exact::int8_rows<PerChannel, Affine>(src, stride, count, k, out, params, first_row);
   }
 };
 template <int G>
 struct DequantizeRows<Int4<G>, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
-    avx512::int4_rows<G, false>(src, stride, count, k, out);
+    avx512::exact::int4_rows<G, false>(src, stride, count, k, out);
   }
 };
 template <int G>
 struct DequantizeRows<Int4Affine<G>, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
-    avx512::int4_rows<G, true>(src, stride, count, k, out);
+    avx512::exact::int4_rows<G, true>(src, stride, count, k, out);
   }
 };
 template <>
 struct DequantizeRows<NF4, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
-    avx512::nf4_rows(src, stride, count, k, out);
+    avx512::exact::nf4_rows(src, stride, count, k, out);
   }
 };
 template <>
 struct DequantizeRows<NF4DoubleQuant, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void* params, std::size_t first_row) {
-    avx512::nf4_dq_rows(src, stride, count, k, out, params, first_row);
+    avx512::exact::nf4_dq_rows(src, stride, count, k, out, params, first_row);
   }
 };
 template <>
 struct DequantizeRows<Q4_0, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
-    avx512::q4_0_rows(src, stride, count, k, out);
+    avx512::exact::q4_0_rows(src, stride, count, k, out);
   }
 };
 template <>
 struct DequantizeRows<Q8_0, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
-    avx512::q8_0_rows(src, stride, count, k, out);
+    avx512::exact::q8_0_rows(src, stride, count, k, out);
   }
 };
 template <>
 struct DequantizeRows<Q4_K, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
-    avx512::qk45_rows<false>(src, stride, count, k, out);
+    avx512::exact::qk45_rows<false>(src, stride, count, k, out);
   }
 };
 template <>
 struct DequantizeRows<Q5_K, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
-    avx512::qk45_rows<true>(src, stride, count, k, out);
+    avx512::exact::qk45_rows<true>(src, stride, count, k, out);
   }
 };
 template <>
 struct DequantizeRows<Q6_K, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
-    avx512::q6_k_rows(src, stride, count, k, out);
+    avx512::exact::q6_k_rows(src, stride, count, k, out);
   }
 };
 

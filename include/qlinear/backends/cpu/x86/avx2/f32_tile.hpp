@@ -1,5 +1,5 @@
 #pragma once
-// AVX2 f32 tile of the exact path (F32Tile<avx2>), in namespace qlinear::cpu::avx2: y tile =
+// AVX2 f32 tile of the exact path (F32Tile<avx2>), in namespace qlinear::cpu::avx2::exact: y tile =
 // x · panelᵀ with register blocks of 2 activation rows × 4 panel rows (8 ymm accumulators, 6
 // loads per 8 FMAs), reduced once at the end.
 
@@ -13,7 +13,7 @@
 
 QLINEAR_X86_KERNELS_BEGIN
 namespace qlinear::cpu {
-namespace avx2 {
+namespace avx2::exact {
 
 QLINEAR_TARGET_AVX2 inline float f32_reduce(__m256 v) {
   __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -74,11 +74,11 @@ QLINEAR_TARGET_AVX2 inline void f32_tile(const F32TileArgs& t) {
   }
 }
 
-}  // namespace avx2
+}  // namespace avx2::exact
 
 template <>
 struct F32Tile<Isa::avx2> {
-  static void tile(const F32TileArgs& a) { avx2::f32_tile(a); }
+  static void tile(const F32TileArgs& a) { avx2::exact::f32_tile(a); }
 };
 
 }  // namespace qlinear::cpu
