@@ -234,6 +234,7 @@ struct Backend {
     //    context's ceiling is below the level the weights were packed for).
     const bool on_packed = w.packed && ctx.isa() >= w.packed.kernels.isa;
     const auto tile = on_packed ? w.packed.kernels.tile : select_dot_tile<S>(ctx.isa()).fn;
+    const std::size_t rows_per_tile = on_packed ? w.packed.kernels.max_rows : kActivationRowsPerTile;
     const std::size_t nb = rows_per_task(n, ctx.threads());
     const std::size_t n_tasks = (n + nb - 1) / nb;
     const std::size_t rb = row_bytes<S>(k);
@@ -254,6 +255,10 @@ struct Backend {
       a.n0 = t * nb;
       a.n1 = std::min(n, a.n0 + nb);
       typename S::TensorParams sliced;
+      if (on_packed && w.packed.kernels.scratch_bytes) {
+        a.scratch_bytes = w.packed.kernels.scratch_bytes(std::min(m, rows_per_tile), k);
+        a.scratch = ctx.thread_scratch(thread, a.scratch_bytes);
+      }
       if (w.packed && !on_packed) {  // this task's rows, restored, as a tensor of their own
         std::uint8_t* rows = ctx.thread_scratch(thread, (a.n1 - a.n0) * rb);
         w.packed.unpack_rows(a.n0, a.n1 - a.n0, rows);
@@ -264,9 +269,9 @@ struct Backend {
         a.n1 -= a.n0;
         a.n0 = 0;
       }
-      for (std::size_t i0 = 0; i0 < m; i0 += kActivationRowsPerTile) {
+      for (std::size_t i0 = 0; i0 < m; i0 += rows_per_tile) {
         a.m0 = i0;
-        a.m1 = std::min(m, i0 + kActivationRowsPerTile);
+        a.m1 = std::min(m, i0 + rows_per_tile);
         tile(a);
       }
     });

@@ -48,6 +48,10 @@ struct DotTileArgs {
   bool accumulate = false;
   /// Tensor-wide parameters of the weights (per-channel scales ...), or null: `const S::TensorParams*`.
   const void* params = nullptr;
+  /// Per-thread workspace of scratch_bytes bytes (64-byte aligned), for kernels that ask for one
+  /// (PackedLayout::scratch_bytes); null otherwise.
+  std::uint8_t* scratch = nullptr;
+  std::size_t scratch_bytes = 0;
 };
 
 /// One tile of the exact path: y(i, j) for i in [m0, m1), j in [0, n) from f32 activations and
@@ -109,6 +113,10 @@ struct QuantizeActivations {};
 ///                      [r0, r0 + count), both multiples of row_group, row_bytes apart
 ///   static void tile(const DotTileArgs&);  the integer path on packed bytes: `w` is the packed
 ///                      base (w_stride unused), n0 and n1 are multiples of row_group.
+///   static constexpr std::size_t max_rows;  (optional, default 32) activation rows per tile
+///                      call: kernels that expand weights into tiles reuse them over all of them.
+///   static std::size_t scratch_bytes(std::size_t rows, std::size_t k);  (optional) the
+///                      workspace `tile` needs for `rows` activation rows (DotTileArgs::scratch).
 /// The rule (cpu::Backend): upload packs for the best level at or below its ceiling that has a
 /// layout for S and whose `applies` holds, and keeps only the packed bytes. A context whose
 /// ceiling is at or above that level runs `tile`; a lower ceiling (a user or test forcing one),
@@ -204,6 +212,8 @@ struct PackedKernels {
   void (*unpack)(const std::uint8_t* packed, std::size_t n, std::size_t k, std::size_t r0, std::size_t count,
                  std::uint8_t* rows) = nullptr;
   DotTileFn tile = nullptr;
+  std::size_t max_rows = 32;
+  std::size_t (*scratch_bytes)(std::size_t rows, std::size_t k) = nullptr;
   explicit operator bool() const { return tile != nullptr; }
 };
 
@@ -248,6 +258,8 @@ PackedKernels select_packed_layout(Isa ceiling, std::size_t n, std::size_t k) {
       if constexpr (requires(const DotTileArgs& a) { P::tile(a); }) {
         if (!P::applies(n, k)) return;
         found = PackedKernels{L, P::row_group, &P::applies, &P::bytes, &P::pack, &P::unpack, &P::tile};
+        if constexpr (requires { P::max_rows; }) found.max_rows = P::max_rows;
+        if constexpr (requires { P::scratch_bytes(n, k); }) found.scratch_bytes = &P::scratch_bytes;
       }
     };
     switch (level) {

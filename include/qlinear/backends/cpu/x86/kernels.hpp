@@ -11,7 +11,9 @@
 #include "qlinear/backends/cpu/x86/avx512/quantize_own.hpp"
 #include "qlinear/backends/cpu/x86/avx512_vnni/own_int.hpp"
 // AMX: packed layouts (tile order) and their kernels
+#include "qlinear/backends/cpu/x86/amx/int4.hpp"
 #include "qlinear/backends/cpu/x86/amx/int8.hpp"
+#include "qlinear/backends/cpu/x86/amx/q32.hpp"
 // exact path: f32 tiles and weight-row dequantizers
 #include "qlinear/backends/cpu/x86/avx2/f32_tile.hpp"
 #include "qlinear/backends/cpu/x86/avx512/dequantize.hpp"
