@@ -16,6 +16,10 @@
 // g++ 12's AVX-512 intrinsics start from deliberately undefined registers (`__Y = __Y`) and
 // warn -Wuninitialized / -Wmaybe-uninitialized in every function they are inlined into (GCC
 // PR105593, fixed in later releases). Kernel headers put their code between these two.
+// Fully unrolls a loop over registers (accumulator blocks must live in registers; g++ -O2
+// keeps such loops, and the arrays they index, in memory otherwise). g++ and clang both read it.
+#define QLINEAR_UNROLL _Pragma("GCC unroll 16")
+
 #if defined(__GNUC__) && !defined(__clang__)
 #define QLINEAR_X86_KERNELS_BEGIN                               \
   _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \

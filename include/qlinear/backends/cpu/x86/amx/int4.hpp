@@ -111,45 +111,58 @@ QLINEAR_TARGET_AMX inline void int4_vnni_block(const DotTileArgs& t, std::size_t
   using L = PackedInt4<G, Affine>;
   const std::size_t k = t.k, nb = k / G;
   const std::uint8_t* a[MR];
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r) a[r] = t.a + (i0 + std::size_t(r)) * t.a_stride;
   __m512 f[MR][PR];
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int q = 0; q < PR; ++q) f[r][q] = _mm512_setzero_ps();
   const __m512i nib = _mm512_set1_epi8(0x0F);
   for (std::size_t b = 0; b < nb; ++b) {
     const std::uint8_t* g[PR];
+    QLINEAR_UNROLL
     for (int q = 0; q < PR; ++q) g[q] = t.w + L::at(p0 + std::size_t(std::min(q, np - 1)), b, k);
     __m512i acc[MR][PR];
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r)
+      QLINEAR_UNROLL
       for (int q = 0; q < PR; ++q) acc[r][q] = _mm512_setzero_si512();
     for (std::size_t c = 0; c < L::chunks; ++c)
+      QLINEAR_UNROLL
       for (int line = 0; line < 8; ++line) {
         __m512i lo[PR], hi[PR];
+        QLINEAR_UNROLL
         for (int q = 0; q < PR; ++q) {
           const __m512i x = _mm512_loadu_si512(g[q] + 512 * c + 64 * std::size_t(line));
           lo[q] = _mm512_and_si512(x, nib);
           hi[q] = _mm512_and_si512(_mm512_srli_epi16(x, 4), nib);
         }
+        QLINEAR_UNROLL
         for (int r = 0; r < MR; ++r) {
           const std::uint8_t* ac = a[r] + b * G + 64 * c;
           std::int32_t v0, v1;
           std::memcpy(&v0, ac + 4 * line, 4);
           std::memcpy(&v1, ac + 4 * (line + 8), 4);
           const __m512i b0 = _mm512_set1_epi32(v0), b1 = _mm512_set1_epi32(v1);
+          QLINEAR_UNROLL
           for (int q = 0; q < PR; ++q) acc[r][q] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][q], lo[q], b0), hi[q], b1);
         }
       }
     __m512 dw[PR], mw[PR];
+    QLINEAR_UNROLL
     for (int q = 0; q < PR; ++q) {
       dw[q] = f16x16(g[q] + L::tiles_bytes);
       mw[q] = Affine ? f16x16(g[q] + L::tiles_bytes + 32) : _mm512_setzero_ps();
     }
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r) {
       float da;
       std::int32_t s;
       std::memcpy(&da, a[r] + k + 4 * b, 4);
       std::memcpy(&s, a[r] + k + 4 * nb + 4 * b, 4);
       const __m512 dav = _mm512_set1_ps(da);
+      QLINEAR_UNROLL
       for (int q = 0; q < PR; ++q) {
         if constexpr (Affine) {
           // d_a·(d·Σu·a + m·Σa)
@@ -163,6 +176,7 @@ QLINEAR_TARGET_AMX inline void int4_vnni_block(const DotTileArgs& t, std::size_t
       }
     }
   }
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
     for (int q = 0; q < np; ++q) store_sums(t, i0 + std::size_t(r), 16 * (p0 + std::size_t(q)), f[r][q]);
 }
@@ -178,6 +192,7 @@ QLINEAR_TARGET_AMX inline void int4_vnni_rows(const DotTileArgs& t, std::size_t 
 template <bool Affine>
 QLINEAR_TARGET_AMX inline void expand_tile(const std::uint8_t* lines, std::uint8_t* tile) {
   const __m512i nib = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+  QLINEAR_UNROLL
   for (int line = 0; line < 8; ++line) {
     const __m512i x = _mm512_loadu_si512(lines + 64 * line);
     __m512i lo = _mm512_and_si512(x, nib), hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), nib);
@@ -197,6 +212,7 @@ QLINEAR_TARGET_AMX inline void int4_amx_rows(const DotTileArgs& t, std::size_t r
   using L = PackedInt4<G, Affine>;
   const std::size_t k = t.k, nb = k / G;
   TileConfig cfg;
+  QLINEAR_UNROLL
   for (int c = 0; c < 4; ++c) cfg.set(c, 16, 64);  // C: two pairs
   cfg.set(4, 16, 64);                                // A
   cfg.set(6, 16, 64);                                // B, two panels

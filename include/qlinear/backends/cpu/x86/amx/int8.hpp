@@ -92,6 +92,7 @@ template <class S>
 QLINEAR_TARGET_AMX inline ColumnConstants<S> column_constants(const Int8Params& p, std::size_t j0) {
   alignas(64) float s[16];
   alignas(64) std::int32_t z[16];
+  QLINEAR_UNROLL
   for (int c = 0; c < 16; ++c) s[c] = S::scale_of(p, j0 + std::size_t(c)), z[c] = 128 + S::zero_point_of(p, j0 + std::size_t(c));
   return {_mm512_load_ps(s), _mm512_load_si512(z)};
 }
@@ -112,27 +113,38 @@ QLINEAR_TARGET_AMX inline void int8_vnni_block(const DotTileArgs& t, std::size_t
   const auto& params = *static_cast<const Int8Params*>(t.params);
   const std::size_t k = t.k;
   const std::uint8_t* a[MR];
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r) a[r] = t.a + (i0 + std::size_t(r)) * t.a_stride;
   __m512 f[MR][PR];
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int q = 0; q < PR; ++q) f[r][q] = _mm512_setzero_ps();
   for (std::size_t k0 = 0; k0 < k; k0 += kInt8Slab) {
     const std::size_t k1 = std::min(k, k0 + kInt8Slab);
     __m512i acc[MR][PR];
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r)
+      QLINEAR_UNROLL
       for (int q = 0; q < PR; ++q) acc[r][q] = _mm512_setzero_si512();
     for (std::size_t c = k0 / 64; c < k1 / 64; ++c) {
       const std::uint8_t* w[PR];
+      QLINEAR_UNROLL
       for (int q = 0; q < PR; ++q) w[q] = t.w + PackedInt8::at(p0 + std::size_t(std::min(q, np - 1)), c, 0, k);
+      QLINEAR_UNROLL
       for (int row = 0; row < 16; ++row) {
         __m512i wv[PR];
+        QLINEAR_UNROLL
         for (int q = 0; q < PR; ++q) wv[q] = _mm512_loadu_si512(w[q] + 64 * row);
+        QLINEAR_UNROLL
         for (int r = 0; r < MR; ++r) {
           const __m512i av = _mm512_set1_epi32(load_i32(a[r] + 64 * c + 4 * std::size_t(row)));
+          QLINEAR_UNROLL
           for (int q = 0; q < PR; ++q) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], wv[q], av);
         }
       }
     }
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r) {
       const __m512i asum = _mm512_set1_epi32(sum_codes(a[r] + k0, k1 - k0));
       for (int q = 0; q < np; ++q) {
@@ -143,6 +155,7 @@ QLINEAR_TARGET_AMX inline void int8_vnni_block(const DotTileArgs& t, std::size_t
   }
   for (int q = 0; q < np; ++q) {
     const __m512 scale = column_constants<S>(params, 16 * (p0 + std::size_t(q))).scale;
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r) store_row(t, i0 + std::size_t(r), 16 * (p0 + std::size_t(q)), scale, f[r][q]);
   }
 }
@@ -175,6 +188,7 @@ QLINEAR_TARGET_AMX inline void int8_amx_tile(const DotTileArgs& t) {
     const std::size_t mr = std::min<std::size_t>(32, t.m1 - i0);
     const int ra0 = int(std::min<std::size_t>(16, mr)), ra1 = int(mr) - ra0;
     TileConfig cfg;
+    QLINEAR_UNROLL
     for (int c = 0; c < 2; ++c) cfg.set(c, ra0, 64), cfg.set(2 + c, ra1, 64);
     cfg.set(4, ra0, 64);
     cfg.set(5, ra1, 64);

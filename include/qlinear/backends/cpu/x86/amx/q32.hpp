@@ -146,20 +146,25 @@ QLINEAR_TARGET_AMX inline void q32_vnni_row(const DotTileArgs& t, std::size_t r,
   const std::size_t k = t.k, nb = k / 32, rows = t.m1 - t.m0;
   const std::uint8_t* a = t.a + (t.m0 + r) * t.a_stride;
   __m512 f[PR];
+  QLINEAR_UNROLL
   for (int q = 0; q < PR; ++q) f[q] = _mm512_setzero_ps();
   const __m512i nib = _mm512_set1_epi8(0x0F), bias8 = _mm512_set1_epi8(-128);
   for (std::size_t b = 0; b < nb; ++b) {
     const std::uint8_t* ab = a + 34 * b + 2;
     __m512i acc[PR];
+    QLINEAR_UNROLL
     for (int q = 0; q < PR; ++q) acc[q] = _mm512_setzero_si512();
     const std::uint8_t* g[PR];
+    QLINEAR_UNROLL
     for (int q = 0; q < PR; ++q) g[q] = t.w + L::at(p0 + std::size_t(std::min(q, np - 1)), b, k);
     if constexpr (Four) {
+      QLINEAR_UNROLL
       for (int line = 0; line < 4; ++line) {
         std::int32_t v0, v1;
         std::memcpy(&v0, ab + 4 * line, 4);
         std::memcpy(&v1, ab + 4 * (line + 4), 4);
         const __m512i b0 = _mm512_set1_epi32(v0), b1 = _mm512_set1_epi32(v1);
+        QLINEAR_UNROLL
         for (int q = 0; q < PR; ++q) {
           const __m512i x = _mm512_loadu_si512(g[q] + 64 * line);
           acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_and_si512(x, nib), b0);
@@ -167,16 +172,19 @@ QLINEAR_TARGET_AMX inline void q32_vnni_row(const DotTileArgs& t, std::size_t r,
         }
       }
     } else {
+      QLINEAR_UNROLL
       for (int row = 0; row < 8; ++row) {
         std::int32_t v;
         std::memcpy(&v, ab + 4 * row, 4);
         const __m512i bv = _mm512_set1_epi32(v);
+        QLINEAR_UNROLL
         for (int q = 0; q < PR; ++q)
           acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_xor_si512(_mm512_loadu_si512(g[q] + 64 * row), bias8), bv);
       }
     }
     const __m512i off = _mm512_set1_epi32((Four ? 8 : 128) * sa[b * rows + r]);
     const __m512 dav = _mm512_set1_ps(da[b * rows + r]);
+    QLINEAR_UNROLL
     for (int q = 0; q < PR; ++q) {
       const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[q], off));
       f[q] = _mm512_fmadd_ps(v, _mm512_mul_ps(f16x16_q(g[q] + L::tile_bytes), dav), f[q]);
@@ -191,6 +199,7 @@ QLINEAR_TARGET_AMX inline void expand_q4_panel(const std::uint8_t* w, std::size_
   const __m512i nib = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
   for (std::size_t b = 0; b < k / 32; ++b) {
     const std::uint8_t* g = w + L::at(p, b, k);
+    QLINEAR_UNROLL
     for (int line = 0; line < 4; ++line) {
       const __m512i x = _mm512_loadu_si512(g + 64 * line);
       _mm512_store_si512(out + 512 * b + 64 * line, _mm512_sub_epi8(_mm512_and_si512(x, nib), eight));
@@ -200,16 +209,29 @@ QLINEAR_TARGET_AMX inline void expand_q4_panel(const std::uint8_t* w, std::size_
   }
 }
 
-// AMX: activation rows [m0, m0 + full), full a multiple of 16.
+// One block's 16 × 16 product through tiles (C, A, B), stored as int32 (tile numbers must be
+// literals: the intrinsics paste them into register names).
+#define QLINEAR_Q32_BLOCK(c, ta, tb, a_ptr, b_ptr, out) \
+  _tile_zero(c);                                        \
+  _tile_loadd(ta, a_ptr, stride);                       \
+  _tile_loadd(tb, b_ptr, 64);                           \
+  _tile_dpbssd(c, ta, tb);                              \
+  _tile_stored(c, out, 64)
+
+// AMX: activation rows [m0, m0 + full), full a multiple of 16. Tiles are not renamed, so a
+// block reusing the previous block's C, A or B tile would wait for that block's product (or
+// store) to finish: consecutive blocks use two disjoint sets, (C0, A2, B4) and (C1, A3, B5).
 template <bool Four>
 QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t full, const float* da, std::uint8_t* expanded) {
   using L = PackedQ32<Four>;
   const std::size_t k = t.k, nb = k / 32, rows = t.m1 - t.m0;
   TileConfig cfg;
-  cfg.set(0, 16, 64);  // C, two in turn
-  cfg.set(1, 16, 64);
-  cfg.set(2, 16, 32);  // A: 16 rows × one block of codes
-  cfg.set(3, 8, 64);   // B: 8 rows (32 values) × 16 columns
+  QLINEAR_UNROLL
+  for (int set = 0; set < 2; ++set) {
+    cfg.set(set, 16, 64);      // C
+    cfg.set(2 + set, 16, 32);  // A: 16 rows × one block of codes
+    cfg.set(4 + set, 8, 64);   // B: 8 rows (32 values) × 16 columns
+  }
   load_tile_config(cfg);
   const auto stride = long(t.a_stride);
   alignas(64) std::int32_t c32[2][16][16];
@@ -217,35 +239,31 @@ QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t full, c
     if constexpr (Four) expand_q4_panel(t.w, p, k, expanded);
     for (std::size_t i0 = 0; i0 < full; i0 += 16) {
       __m512 acc[16];
+      QLINEAR_UNROLL
       for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
       const std::uint8_t* a0 = t.a + (t.m0 + i0) * t.a_stride + 2;
       for (std::size_t b = 0; b < nb; ++b) {
         const std::uint8_t* g = t.w + L::at(p, b, k);
         const std::uint8_t* btile = Four ? expanded + 512 * b : g;
         if (b % 2 == 0) {
-          _tile_zero(0);
-          _tile_loadd(2, a0 + 34 * b, stride);
-          _tile_loadd(3, btile, 64);
-          _tile_dpbssd(0, 2, 3);
-          _tile_stored(0, &c32[0][0][0], 64);
+          QLINEAR_Q32_BLOCK(0, 2, 4, a0 + 34 * b, btile, &c32[0][0][0]);
         } else {
-          _tile_zero(1);
-          _tile_loadd(2, a0 + 34 * b, stride);
-          _tile_loadd(3, btile, 64);
-          _tile_dpbssd(1, 2, 3);
-          _tile_stored(1, &c32[1][0][0], 64);
+          QLINEAR_Q32_BLOCK(1, 3, 5, a0 + 34 * b, btile, &c32[1][0][0]);
         }
         const __m512 dw = f16x16_q(g + L::tile_bytes);
         const float* dab = da + b * rows + i0;
+        QLINEAR_UNROLL
         for (int r = 0; r < 16; ++r)
           acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c32[b % 2][r])), _mm512_mul_ps(dw, _mm512_set1_ps(dab[r])),
                                    acc[r]);
       }
+      QLINEAR_UNROLL
       for (int r = 0; r < 16; ++r) store_q32(t, t.m0 + i0 + std::size_t(r), 16 * p, acc[r]);
     }
   }
   release_tiles();
 }
+#undef QLINEAR_Q32_BLOCK
 
 template <bool Four>
 QLINEAR_TARGET_AMX inline void q32_packed_tile(const DotTileArgs& t) {

@@ -32,18 +32,25 @@ QLINEAR_TARGET_AVX2 inline __m256 f32_load_partial(const float* p, std::size_t n
 template <int MR>
 QLINEAR_TARGET_AVX2 inline void f32_block(const float* const* x, const float* const* w, std::size_t k, float (*out)[4]) {
   __m256 acc[MR][4];
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm256_setzero_ps();
   for (std::size_t l = 0; l < k; l += 8) {
     const std::size_t n = k - l;
     __m256 wv[4];
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) wv[c] = f32_load_partial(w[c] + l, n);
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r) {
       const __m256 xv = f32_load_partial(x[r] + l, n);
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
     }
   }
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) out[r][c] = f32_reduce(acc[r][c]);
 }
 
@@ -51,10 +58,12 @@ QLINEAR_TARGET_AVX2 inline void f32_tile(const F32TileArgs& t) {
   for (std::size_t i0 = t.m0; i0 < t.m1; i0 += 2) {
     const int mr = int(std::min<std::size_t>(2, t.m1 - i0));
     const float* x[2];
+    QLINEAR_UNROLL
     for (int r = 0; r < 2; ++r) x[r] = t.x + (i0 + std::size_t(std::min(r, mr - 1))) * t.ldx;
     for (std::size_t j0 = 0; j0 < t.n; j0 += 4) {
       const int nr = int(std::min<std::size_t>(4, t.n - j0));
       const float* w[4];
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) w[c] = t.panel + (j0 + std::size_t(std::min(c, nr - 1))) * t.k;
       float v[2][4];
       if (mr == 1)

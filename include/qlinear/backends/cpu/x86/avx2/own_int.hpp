@@ -53,24 +53,33 @@ inline constexpr std::size_t int8_k_slab = std::size_t(1) << 20;  // lanes stay 
 template <int MR>
 QLINEAR_TARGET_AVX2 inline void int8_block(const std::int8_t* const* w, const std::int8_t* const* a, std::size_t k,
                                            std::int64_t (*dot)[4]) {
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) dot[r][c] = 0;
   for (std::size_t k0 = 0; k0 < k; k0 += int8_k_slab) {
     const std::size_t k1 = std::min(k, k0 + int8_k_slab);
     __m256i acc[MR][4];
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r)
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) acc[r][c] = _mm256_setzero_si256();
     for (std::size_t l = k0; l < k1; l += 32) {
       const std::size_t n = k1 - l;
       __m256i wv[4], wabs[4];
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) wv[c] = load_partial(w[c] + l, n), wabs[c] = _mm256_abs_epi8(wv[c]);
+      QLINEAR_UNROLL
       for (int r = 0; r < MR; ++r) {
         const __m256i av = load_partial(a[r] + l, n);
+        QLINEAR_UNROLL
         for (int c = 0; c < 4; ++c)
           acc[r][c] = _mm256_add_epi32(acc[r][c], madd_u8s8(wabs[c], _mm256_sign_epi8(av, wv[c])));
       }
     }
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r)
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) dot[r][c] += reduce_i32_exact(acc[r][c]);
   }
 }
@@ -83,6 +92,7 @@ QLINEAR_TARGET_AVX2 inline void int8_tile(const DotTileArgs& t) {
     const int mr = int(std::min<std::size_t>(2, t.m1 - i0));
     const std::int8_t* a[2];
     std::int64_t asum[2] = {};
+    QLINEAR_UNROLL
     for (int r = 0; r < 2; ++r) {
       a[r] = reinterpret_cast<const std::int8_t*>(t.a + (i0 + std::size_t(std::min(r, mr - 1))) * t.a_stride);
       if (Affine && r < mr)
@@ -91,6 +101,7 @@ QLINEAR_TARGET_AVX2 inline void int8_tile(const DotTileArgs& t) {
     for (std::size_t j0 = t.n0; j0 < t.n1; j0 += 4) {
       const int nr = int(std::min<std::size_t>(4, t.n1 - j0));
       const std::int8_t* w[4];
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c)
         w[c] = reinterpret_cast<const std::int8_t*>(t.w + (j0 + std::size_t(std::min(c, nr - 1))) * t.w_stride);
       std::int64_t dot[2][4];
@@ -173,7 +184,9 @@ QLINEAR_TARGET_AVX2 inline void int4_block(const std::uint8_t* const* w, const s
   const std::size_t nb = k / G;
   __m256 accf[MR][4];
   float corr[MR][4];
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) accf[r][c] = _mm256_setzero_ps(), corr[r][c] = 0.0f;
   if constexpr (G == 32) {
     std::size_t b = 0;
@@ -181,15 +194,18 @@ QLINEAR_TARGET_AVX2 inline void int4_block(const std::uint8_t* const* w, const s
       __m256i x[4];
       float d0[4], d1[4];
       [[maybe_unused]] float m0[4], m1[4];
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) {
         x[c] = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(w[c] + (b + 1) * L::block + L::header),
                                    reinterpret_cast<const __m128i*>(w[c] + b * L::block + L::header));
         d0[c] = int4_scale<G, Affine>(w[c], b), d1[c] = int4_scale<G, Affine>(w[c], b + 1);
         if constexpr (Affine) m0[c] = int4_offset<G, Affine>(w[c], b), m1[c] = int4_offset<G, Affine>(w[c], b + 1);
       }
+      QLINEAR_UNROLL
       for (int r = 0; r < MR; ++r) {
         const float da0 = load_f32(a[r] + k + 4 * b), da1 = load_f32(a[r] + k + 4 * b + 4);
         const std::int32_t s0 = load_i32(a[r] + k + 4 * nb + 4 * b), s1 = load_i32(a[r] + k + 4 * nb + 4 * b + 4);
+        QLINEAR_UNROLL
         for (int c = 0; c < 4; ++c) {
           const __m256i acc = int4_dot64<!Affine>(x[c], a[r] + b * 32);
           const __m256 dd = _mm256_blend_ps(_mm256_set1_ps(d0[c] * da0), _mm256_set1_ps(d1[c] * da1), 0xF0);
@@ -200,16 +216,19 @@ QLINEAR_TARGET_AVX2 inline void int4_block(const std::uint8_t* const* w, const s
     }
     if (b < nb) {  // a trailing 32-value chunk: [low nibbles | high nibbles] against [evens | odds]
       __m256i u[4];
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) {
         const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[c] + b * L::block + L::header));
         const __m128i m = _mm_set1_epi8(0x0F);
         u[c] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
       }
+      QLINEAR_UNROLL
       for (int r = 0; r < MR; ++r) {
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[r] + b * 32));
         const float da = load_f32(a[r] + k + 4 * b);
         const std::int32_t s0 = load_i32(a[r] + k + 4 * nb + 4 * b);
         [[maybe_unused]] const __m256i a8 = madd_u8s8(_mm256_set1_epi8(8), av);
+        QLINEAR_UNROLL
         for (int c = 0; c < 4; ++c) {
           __m256i acc = madd_u8s8(u[c], av);
           if constexpr (!Affine) acc = _mm256_sub_epi32(acc, a8);
@@ -222,20 +241,28 @@ QLINEAR_TARGET_AVX2 inline void int4_block(const std::uint8_t* const* w, const s
   } else {
     for (std::size_t b = 0; b < nb; ++b) {
       __m256i acc[MR][4];
+      QLINEAR_UNROLL
       for (int r = 0; r < MR; ++r)
+        QLINEAR_UNROLL
         for (int c = 0; c < 4; ++c) acc[r][c] = _mm256_setzero_si256();
+      QLINEAR_UNROLL
       for (int s = 0; s < G / 64; ++s) {
         __m256i x[4];
+        QLINEAR_UNROLL
         for (int c = 0; c < 4; ++c)
           x[c] = _mm256_loadu_si256(
               reinterpret_cast<const __m256i*>(w[c] + b * L::block + L::header + std::size_t(s) * 32));
+        QLINEAR_UNROLL
         for (int r = 0; r < MR; ++r)
+          QLINEAR_UNROLL
           for (int c = 0; c < 4; ++c)
             acc[r][c] = _mm256_add_epi32(acc[r][c], int4_dot64<!Affine>(x[c], a[r] + b * G + std::size_t(s) * 64));
       }
+      QLINEAR_UNROLL
       for (int r = 0; r < MR; ++r) {
         const float da = load_f32(a[r] + k + 4 * b);
         const std::int32_t s0 = load_i32(a[r] + k + 4 * nb + 4 * b);
+        QLINEAR_UNROLL
         for (int c = 0; c < 4; ++c) {
           accf[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][c]),
                                        _mm256_set1_ps(int4_scale<G, Affine>(w[c], b) * da), accf[r][c]);
@@ -244,7 +271,9 @@ QLINEAR_TARGET_AVX2 inline void int4_block(const std::uint8_t* const* w, const s
       }
     }
   }
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) out[r][c] = reduce_ps(accf[r][c]) + corr[r][c];
 }
 
@@ -253,10 +282,12 @@ QLINEAR_TARGET_AVX2 inline void int4_tile(const DotTileArgs& t) {
   for (std::size_t i0 = t.m0; i0 < t.m1; i0 += 2) {
     const int mr = int(std::min<std::size_t>(2, t.m1 - i0));
     const std::uint8_t* a[2];
+    QLINEAR_UNROLL
     for (int r = 0; r < 2; ++r) a[r] = t.a + (i0 + std::size_t(std::min(r, mr - 1))) * t.a_stride;
     for (std::size_t j0 = t.n0; j0 < t.n1; j0 += 4) {
       const int nr = int(std::min<std::size_t>(4, t.n1 - j0));
       const std::uint8_t* w[4];
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) w[c] = t.w + (j0 + std::size_t(std::min(c, nr - 1))) * t.w_stride;
       float v[2][4];
       if (mr == 1)

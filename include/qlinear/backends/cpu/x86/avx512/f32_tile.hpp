@@ -28,27 +28,37 @@ QLINEAR_TARGET_AVX512 inline float f32_reduce(__m512 v) {
 template <int MR>
 QLINEAR_TARGET_AVX512 inline void f32_block(const float* const* x, const float* const* w, std::size_t k, float (*out)[4]) {
   __m512 acc[MR][4];
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
   std::size_t l = 0;
   for (; l + 16 <= k; l += 16) {
     __m512 wv[4];
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) wv[c] = _mm512_loadu_ps(w[c] + l);
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r) {
       const __m512 xv = _mm512_loadu_ps(x[r] + l);
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
     }
   }
   if (l < k) {
     const __mmask16 m = __mmask16((1u << (k - l)) - 1);
     __m512 wv[4];
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) wv[c] = _mm512_maskz_loadu_ps(m, w[c] + l);
+    QLINEAR_UNROLL
     for (int r = 0; r < MR; ++r) {
       const __m512 xv = _mm512_maskz_loadu_ps(m, x[r] + l);
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
     }
   }
+  QLINEAR_UNROLL
   for (int r = 0; r < MR; ++r)
+    QLINEAR_UNROLL
     for (int c = 0; c < 4; ++c) out[r][c] = f32_reduce(acc[r][c]);
 }
 
@@ -56,10 +66,12 @@ QLINEAR_TARGET_AVX512 inline void f32_tile(const F32TileArgs& t) {
   for (std::size_t i0 = t.m0; i0 < t.m1; i0 += 4) {
     const int mr = int(std::min<std::size_t>(4, t.m1 - i0));
     const float* x[4];
+    QLINEAR_UNROLL
     for (int r = 0; r < 4; ++r) x[r] = t.x + (i0 + std::size_t(std::min(r, mr - 1))) * t.ldx;
     for (std::size_t j0 = 0; j0 < t.n; j0 += 4) {
       const int nr = int(std::min<std::size_t>(4, t.n - j0));
       const float* w[4];
+      QLINEAR_UNROLL
       for (int c = 0; c < 4; ++c) w[c] = t.panel + (j0 + std::size_t(std::min(c, nr - 1))) * t.k;
       float v[4][4];
       switch (mr) {
