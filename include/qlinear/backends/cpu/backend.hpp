@@ -180,6 +180,8 @@ struct Backend {
     return std::clamp<std::size_t>(r, 16, 256);
   }
   static constexpr std::size_t kActivationRowsPerTile = 32;
+  // The exact path hands f32 tiles more rows at once: they may transpose their panel once for all.
+  static constexpr std::size_t kExactRowsPerTile = 256;
 
   // The canonical bytes of rows [j0, j0 + rows): in place, or restored from the packed layout
   // into `scratch` (room for `rows` canonical rows).
@@ -309,9 +311,9 @@ struct Backend {
       a.ldy = y.stride;
       a.bias = e.bias ? e.bias + j0 : nullptr;
       a.accumulate = e.accumulate;
-      for (std::size_t i0 = 0; i0 < m; i0 += kActivationRowsPerTile) {
+      for (std::size_t i0 = 0; i0 < m; i0 += kExactRowsPerTile) {
         a.m0 = i0;
-        a.m1 = std::min(m, i0 + kActivationRowsPerTile);
+        a.m1 = std::min(m, i0 + kExactRowsPerTile);
         tile(a);
       }
     });

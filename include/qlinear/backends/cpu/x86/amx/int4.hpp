@@ -68,9 +68,13 @@ struct PackedInt4 {
         }
       }
   }
-  static void unpack(const std::uint8_t* packed, std::size_t, std::size_t k, std::size_t r0, std::size_t count,
-                     std::uint8_t* rows) {
+  // Tiles back to rows: codes expanded, a 16 × 16 transpose of 4-byte groups per chunk gives each
+  // row's 64 codes in Q8Block's order (evens, then odds), which is the nibble order: byte j =
+  // code j | code 32 + j << 4. (AMX-level code: weights are packed only where it runs.)
+  QLINEAR_TARGET_AMX static void unpack(const std::uint8_t* packed, std::size_t, std::size_t k, std::size_t r0,
+                                        std::size_t count, std::uint8_t* rows) {
     const std::size_t rb = k / G * block;
+    const __m512i nib = _mm512_set1_epi8(0x0F);
     for (std::size_t p = r0 / 16; p < (r0 + count) / 16; ++p)
       for (std::size_t b = 0; b < k / G; ++b) {
         const std::uint8_t* g = packed + at(p, b, k);
@@ -79,14 +83,22 @@ struct PackedInt4 {
           std::memcpy(blk, g + tiles_bytes + 2 * col, 2);
           if (Affine) std::memcpy(blk + 2, g + tiles_bytes + 32 + 2 * col, 2);
         }
-        for (std::size_t c = 0; c < chunks; ++c)
-          for (std::size_t line = 0; line < 8; ++line)
-            for (std::size_t t = 0; t < 64; ++t) {
-              std::uint8_t* qs = rows + (16 * p + t / 4 - r0) * rb + b * block + header;
-              const std::uint8_t v = g[512 * c + 64 * line + t];
-              set_nibble(qs, int(64 * c + chunk_element(4 * line + t % 4)), v & 0xFu);
-              set_nibble(qs, int(64 * c + chunk_element(4 * (line + 8) + t % 4)), v >> 4);
-            }
+        for (std::size_t c = 0; c < chunks; ++c) {
+          __m512i v[16];
+          QLINEAR_UNROLL
+          for (int line = 0; line < 8; ++line) {
+            const __m512i x = _mm512_loadu_si512(g + 512 * c + 64 * std::size_t(line));
+            v[line] = _mm512_and_si512(x, nib);
+            v[line + 8] = _mm512_and_si512(_mm512_srli_epi16(x, 4), nib);
+          }
+          transpose_dwords(v);
+          QLINEAR_UNROLL
+          for (int col = 0; col < 16; ++col) {
+            const __m256i lo = _mm512_castsi512_si256(v[col]), hi = _mm512_extracti64x4_epi64(v[col], 1);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows + (16 * p + std::size_t(col) - r0) * rb + b * block + header + 32 * c),
+                                _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)));
+          }
+        }
       }
   }
 };

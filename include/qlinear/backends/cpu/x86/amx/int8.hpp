@@ -68,17 +68,21 @@ struct PackedInt8 {
             std::memcpy(out + at(p, c, r, k) + 4 * col, &v, 4);
           }
   }
-  static void unpack(const std::uint8_t* packed, std::size_t, std::size_t k, std::size_t r0, std::size_t count,
-                     std::uint8_t* rows) {
+  // Tiles back to rows: a 16 × 16 transpose of 4-byte groups per chunk. (Weights are packed only
+  // for a level the processor runs, so AMX-level code is safe here whatever the ceiling.)
+  QLINEAR_TARGET_AMX static void unpack(const std::uint8_t* packed, std::size_t, std::size_t k, std::size_t r0,
+                                        std::size_t count, std::uint8_t* rows) {
+    const __m512i flip = _mm512_set1_epi8(-128);
     for (std::size_t p = r0 / 16; p < (r0 + count) / 16; ++p)
-      for (std::size_t c = 0; c < k / 64; ++c)
-        for (std::size_t r = 0; r < 16; ++r)
-          for (std::size_t col = 0; col < 16; ++col) {
-            std::uint32_t v;
-            std::memcpy(&v, packed + at(p, c, r, k) + 4 * col, 4);
-            v ^= 0x80808080u;
-            std::memcpy(rows + (16 * p + col - r0) * k + 64 * c + 4 * r, &v, 4);
-          }
+      for (std::size_t c = 0; c < k / 64; ++c) {
+        __m512i v[16];
+        QLINEAR_UNROLL
+        for (int r = 0; r < 16; ++r) v[r] = _mm512_loadu_si512(packed + at(p, c, std::size_t(r), k));
+        transpose_dwords(v);
+        QLINEAR_UNROLL
+        for (int col = 0; col < 16; ++col)
+          _mm512_storeu_si512(rows + (16 * p + std::size_t(col) - r0) * k + 64 * c, _mm512_xor_si512(v[col], flip));
+      }
   }
 };
 

@@ -56,14 +56,7 @@ struct PackedQ32 {
     if constexpr (Four) return e < 16 ? blk[2 + e] & 0x0F : blk[2 + e - 16] >> 4;
     else return blk[2 + e];
   }
-  static void set_code(std::uint8_t* blk, std::size_t e, std::uint8_t v) {
-    if constexpr (Four) {
-      std::uint8_t& q = blk[2 + (e & 15)];
-      q = e < 16 ? std::uint8_t((q & 0xF0) | v) : std::uint8_t((q & 0x0F) | (v << 4));
-    } else {
-      blk[2 + e] = v;
-    }
-  }
+
 
   static void pack(const std::uint8_t* rows, std::size_t rb, std::size_t n, std::size_t k, std::uint8_t* out) {
     for (std::size_t p = 0; p < n / 16; ++p)
@@ -81,22 +74,40 @@ struct PackedQ32 {
         for (std::size_t col = 0; col < 16; ++col) std::memcpy(g + tile_bytes + 2 * col, rows + (16 * p + col) * rb + b * canonical_block, 2);
       }
   }
-  static void unpack(const std::uint8_t* packed, std::size_t, std::size_t k, std::size_t r0, std::size_t count,
-                     std::uint8_t* rows) {
+  // Tiles back to blocks: a 16 × 16 transpose of 4-byte groups (8 tile rows and 8 zeros) gives
+  // each row's 32 codes in order. (AMX-level code: weights are packed only where it runs.)
+  QLINEAR_TARGET_AMX static void unpack(const std::uint8_t* packed, std::size_t, std::size_t k, std::size_t r0,
+                                        std::size_t count, std::uint8_t* rows) {
     const std::size_t rb = k / 32 * canonical_block;
+    const __m512i nib = _mm512_set1_epi8(0x0F);
     for (std::size_t p = r0 / 16; p < (r0 + count) / 16; ++p)
       for (std::size_t b = 0; b < k / 32; ++b) {
         const std::uint8_t* g = packed + at(p, b, k);
-        for (std::size_t t = 0; t < 64; ++t) {
-          std::uint8_t* blk = rows + (16 * p + t / 4 - r0) * rb + b * canonical_block;
-          if (t % 4 == 0) std::memcpy(blk, g + tile_bytes + 2 * (t / 4), 2);
+        __m512i v[16];
+        QLINEAR_UNROLL
+        for (int r = 0; r < 8; ++r) {
           if constexpr (Four) {
-            for (std::size_t line = 0; line < 4; ++line) {
-              set_code(blk, 4 * line + t % 4, g[64 * line + t] & 0x0F);
-              set_code(blk, 4 * (line + 4) + t % 4, g[64 * line + t] >> 4);
+            if (r < 4) {
+              const __m512i x = _mm512_loadu_si512(g + 64 * r);
+              v[r] = _mm512_and_si512(x, nib);
+              v[r + 4] = _mm512_and_si512(_mm512_srli_epi16(x, 4), nib);
             }
           } else {
-            for (std::size_t r = 0; r < 8; ++r) set_code(blk, 4 * r + t % 4, g[64 * r + t]);
+            v[r] = _mm512_loadu_si512(g + 64 * r);
+          }
+          v[r + 8] = _mm512_setzero_si512();
+        }
+        transpose_dwords(v);
+        QLINEAR_UNROLL
+        for (int col = 0; col < 16; ++col) {
+          std::uint8_t* blk = rows + (16 * p + std::size_t(col) - r0) * rb + b * canonical_block;
+          std::memcpy(blk, g + tile_bytes + 2 * col, 2);
+          const __m256i codes = _mm512_castsi512_si256(v[col]);
+          if constexpr (Four) {
+            const __m128i lo = _mm256_castsi256_si128(codes), hi = _mm256_extracti128_si256(codes, 1);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(blk + 2), _mm_or_si128(lo, _mm_slli_epi16(hi, 4)));
+          } else {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(blk + 2), codes);
           }
         }
       }

@@ -51,6 +51,31 @@ QLINEAR_TARGET_AMX inline TileConfig stored_tile_config() {
   return cfg;
 }
 
+/// Transposes a 16 × 16 matrix of 32-bit elements held one row per register: afterwards r[c]
+/// holds column c. (Restores canonical rows from tile layouts: a B tile row holds 4 bytes of
+/// each of 16 weight rows.)
+QLINEAR_TARGET_AMX inline void transpose_dwords(__m512i* r) {
+  __m512i t[16];
+  QLINEAR_UNROLL
+  for (int i = 0; i < 16; i += 2) t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]), t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  QLINEAR_UNROLL
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  QLINEAR_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xDD);
+    t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xDD);
+  }
+  QLINEAR_UNROLL
+  for (int i = 0; i < 8; ++i) r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88), r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xDD);
+}
+
 /// Ends this thread's use of the tiles (their state returns to INIT, cheap to context-switch).
 QLINEAR_TARGET_AMX inline void release_tiles() { _tile_release(); }
 

@@ -86,11 +86,18 @@ QLINEAR_TARGET_AVX512 inline void int4_rows(const std::uint8_t* src, std::size_t
   }
 }
 
+// NF4's codebook, for one register.
+struct Nf4Table {
+  alignas(64) float v[16];
+  constexpr Nf4Table() : v{} {
+    for (std::uint32_t u = 0; u < 16; ++u) v[u] = nf4_level(u);
+  }
+};
+inline constexpr Nf4Table nf4_table{};
+
 // 64 NF4 codes times absmax a: the codebook sits in one register, indexed by vpermps.
 QLINEAR_TARGET_AVX512 inline void nf4_block(const std::uint8_t* qs, float a, float* y) {
-  alignas(64) float levels[16];
-  for (std::uint32_t u = 0; u < 16; ++u) levels[u] = nf4_level(u);
-  const __m512 table = _mm512_load_ps(levels), av = _mm512_set1_ps(a);
+  const __m512 table = _mm512_load_ps(nf4_table.v), av = _mm512_set1_ps(a);
   for (int c = 0; c < 2; ++c) {
     __m512i v0, v1;
     interleaved_nibbles(qs + 16 * c, v0, v1);
