@@ -167,8 +167,10 @@ struct Backend {
     }
     const auto deq = select_dequantize_rows<S>(ctx.isa());
     const auto f32 = select_f32_tile(ctx.isa());
+    const auto direct = select_exact_dot_tile<S>(ctx.isa());
     return std::string(isa_name(deq.isa)) + ":dequant(" + std::string(S::name) + ")+f32@" +
-           std::string(isa_name(f32.isa));
+           std::string(isa_name(f32.isa)) +
+           (direct.fn ? "|M<=" + std::to_string(kExactDotMaxRows) + ":" + std::string(isa_name(direct.isa)) + ":exact_dot" : "");
   }
 
  private:
@@ -290,6 +292,29 @@ struct Backend {
   static void gemm_exact(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y,
                          Epilogue e) {
     const std::size_t m = x.rows, n = w.rows(), k = w.cols();
+    // Few rows on canonical weights: decode them in registers next to the f32 FMAs.
+    if (const auto direct = select_exact_dot_tile<S>(ctx.isa()).fn; direct && !w.packed && m <= kExactDotMaxRows) {
+      const std::size_t nb = rows_per_task(n, ctx.threads());
+      ctx.pool().parallel_for((n + nb - 1) / nb, [&](std::size_t t, unsigned) {
+        ExactDotArgs a;
+        a.w = w.tensor.bytes().data();
+        a.w_stride = w.tensor.row_bytes();
+        a.x = x.data;
+        a.ldx = x.stride;
+        a.k = k;
+        a.m0 = 0;
+        a.m1 = m;
+        a.n0 = t * nb;
+        a.n1 = std::min(n, a.n0 + nb);
+        a.y = y.data;
+        a.ldy = y.stride;
+        a.bias = e.bias;
+        a.accumulate = e.accumulate;
+        a.params = &w.params();
+        direct(a);
+      });
+      return;
+    }
     const auto dequantize = select_dequantize_rows<S>(ctx.isa()).fn;
     const auto tile = select_f32_tile(ctx.isa()).fn;
     const std::size_t panel_rows = 16;

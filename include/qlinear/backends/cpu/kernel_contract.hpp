@@ -13,6 +13,8 @@
 //  - DequantizeRows<S, I>::rows(...): weight rows to f32, for the exact path (f32
 //    activations). Its scalar specialisation is S::dequantize_row.
 //  - F32Tile<I>::tile(const F32TileArgs&): y tile = x · panelᵀ over a dequantized f32 panel.
+//  - ExactDotTile<S, I>::tile(const ExactDotArgs&) (optional): the exact path for few activation
+//    rows straight from S's rows, decoding weights in registers (no f32 panel in memory).
 //  - PackedLayout<S, I>: weights repacked at upload into the layout level I's microkernels
 //    want (AMX tiles), with the integer-path tile that reads it; see its comment for the rule
 //    that lets every other level (and the exact path) still run on such weights.
@@ -70,6 +72,27 @@ struct F32TileArgs {
   bool accumulate = false;
 };
 
+/// One tile of the exact path read straight from the weights' rows (decoded in registers, never
+/// written out): y(i, j) for i in [m0, m1), j in [n0, n1):
+/// y(i, j) = (accumulate ? y(i, j) : 0) + Σ_l x(i, l) · ŵ(j, l) + bias[j], with ŵ = S's dequantize_row.
+/// Weight row j at w + j·w_stride; x(i, l) is x[i·ldx + l]; y(i, j) is y[i·ldy + j].
+/// For small M only: the driver uses it for at most kExactDotMaxRows activation rows.
+struct ExactDotArgs {
+  const std::uint8_t* w = nullptr;
+  std::size_t w_stride = 0;
+  const float* x = nullptr;
+  std::size_t ldx = 0;
+  std::size_t k = 0;
+  std::size_t m0 = 0, m1 = 0, n0 = 0, n1 = 0;
+  float* y = nullptr;
+  std::size_t ldy = 0;
+  const float* bias = nullptr;
+  bool accumulate = false;
+  const void* params = nullptr;
+};
+/// Activation rows up to which the exact path uses an ExactDotTile (where one exists).
+inline constexpr std::size_t kExactDotMaxRows = 16;
+
 /// Quantizes activation rows [m0, m1) of x (row i at x + i·ldx, k values) into scheme A's row
 /// format at out + i·out_stride. Each row is first multiplied by a power of two 2^e chosen so
 /// that its largest magnitude lies in [2^9, 2^10): exact, and it keeps GGUF's f16 block scales
@@ -98,6 +121,8 @@ template <class S, Isa I>
 struct DequantizeRows {};
 template <Isa I>
 struct F32Tile {};
+template <class S, Isa I>
+struct ExactDotTile {};
 template <class A, Isa I>
 struct QuantizeActivations {};
 
@@ -185,6 +210,11 @@ struct DotTileOf {
   using at = DotTile<S, I>;
 };
 template <class S>
+struct ExactDotTileOf {
+  template <Isa I>
+  using at = ExactDotTile<S, I>;
+};
+template <class S>
 struct DequantizeRowsOf {
   template <Isa I>
   using at = DequantizeRows<S, I>;
@@ -198,6 +228,7 @@ struct QuantizeActivationsOf {
 
 using DotTileFn = void (*)(const DotTileArgs&);
 using F32TileFn = void (*)(const F32TileArgs&);
+using ExactDotTileFn = void (*)(const ExactDotArgs&);
 using DequantizeRowsFn = void (*)(const std::uint8_t* rows, std::size_t stride, std::size_t count, std::size_t k,
                                   float* out, const void* params, std::size_t first_row);
 using QuantizeActivationsFn = void (*)(const QuantizeActivationArgs&);
@@ -228,6 +259,25 @@ Selected<DotTileFn> select_dot_tile(Isa ceiling) {
         return nullptr;
     });
   });
+}
+
+/// The exact-path tile on S's own rows at or below `ceiling` (null fn when no level has one).
+template <class S>
+Selected<ExactDotTileFn> select_exact_dot_tile(Isa ceiling) {
+  const auto ladder = isa_ladder();
+  for (std::size_t i = ladder.size(); i-- > 0;) {
+    const Isa level = ladder[i];
+    if (level > ceiling) continue;
+    const ExactDotTileFn f = detail::pick_level<detail::ExactDotTileOf<S>::template at, ExactDotTileFn>(
+        level, []<class K>(K) -> ExactDotTileFn {
+          if constexpr (requires(const ExactDotArgs& a) { K::tile(a); })
+            return &K::tile;
+          else
+            return nullptr;
+        });
+    if (f) return {f, level};
+  }
+  return {};
 }
 
 /// The dequantizer of S's rows (exact path) at or below `ceiling`.
