@@ -24,4 +24,5 @@
 #include "qlinear/backends/cpu/x86/avx2/f32_tile.hpp"
 #include "qlinear/backends/cpu/x86/avx512/dequantize.hpp"
 #include "qlinear/backends/cpu/x86/avx512/f32_tile.hpp"
+#include "qlinear/backends/cpu/x86/avx512/nf4_exact.hpp"
 #endif
