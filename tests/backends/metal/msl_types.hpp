@@ -99,7 +99,7 @@ struct half {
     } else {  // subnormal: shift the leading 1 into the implicit bit
       unsigned e = 113;
       while (!(mant & 0x400u)) mant <<= 1, --e;
-      out = sign | (e - 1) << 23 | ((mant & 0x3FFu) << 13);
+      out = sign | (e << 23) | ((mant & 0x3FFu) << 13);
     }
     float f;
     std::memcpy(&f, &out, 4);
