@@ -94,6 +94,11 @@ set_target_properties(qlinear_metal_kernel_header_check PROPERTIES CXX_STANDARD 
 target_compile_options(qlinear_metal_kernel_header_check PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic>)
 
 # ---- Apple: the Objective-C++ backend on the GPU ----
-if(APPLE AND QLINEAR_METAL_TESTS)
+option(QLINEAR_METAL_TESTS "Build the Metal backend's GPU tests (macOS with Xcode; the `metal` preset sets it)" OFF)
+if(QLINEAR_METAL_TESTS)
+  if(NOT APPLE)
+    message(FATAL_ERROR "QLINEAR_METAL_TESTS needs macOS with Xcode (Metal and Objective-C++); on this system the "
+                        "Metal kernels are tested by the grid emulator in backends_metal_tests")
+  endif()
   include(${metal_dir}/apple/apple.cmake)
 endif()

@@ -3,8 +3,8 @@
 // Fibers: a hand-written context switch for x86-64 and AArch64 (save the callee-saved registers on
 // the old stack, swap stack pointers, restore) costs tens of nanoseconds, where ucontext's
 // swapcontext makes a sigprocmask system call per switch (ten times slower natively, fifty times
-// under qemu-aarch64, which the NEON CI stage runs this binary under). Other architectures use
-// ucontext. The kernel's floating-point environment is never changed, so MXCSR / FPCR are not
+// under qemu-aarch64, which the NEON CI stage runs this binary under), in ELF and Mach-O
+// spellings. Other architectures use ucontext. (The Mach-O variant has not been assembled yet.) The kernel's floating-point environment is never changed, so MXCSR / FPCR are not
 // switched. Under AddressSanitizer every switch is announced (__sanitizer_*_switch_fiber) and a
 // reused stack is unpoisoned first.
 
@@ -35,74 +35,71 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-#if defined(__x86_64__) && defined(__ELF__)
+// The switch's symbol, wrapped in the directives of the object format (ELF or Mach-O).
+#if defined(__ELF__)
+#define QLINEAR_EMU_ASM_BEGIN                                                                      \
+  ".text\n.globl qlinear_emu_switch\n.hidden qlinear_emu_switch\n.type qlinear_emu_switch, %function\n" \
+  ".p2align 4\nqlinear_emu_switch:\n"
+#define QLINEAR_EMU_ASM_END \
+  ".size qlinear_emu_switch, .-qlinear_emu_switch\n.section .note.GNU-stack,\"\",%progbits\n.text\n"
+#define QLINEAR_EMU_ASM_FORMAT 1
+#elif defined(__APPLE__) && defined(__MACH__)
+#define QLINEAR_EMU_ASM_BEGIN \
+  ".text\n.globl _qlinear_emu_switch\n.private_extern _qlinear_emu_switch\n.p2align 4\n_qlinear_emu_switch:\n"
+#define QLINEAR_EMU_ASM_END ""
+#define QLINEAR_EMU_ASM_FORMAT 1
+#endif
+
+#if defined(__x86_64__) && defined(QLINEAR_EMU_ASM_FORMAT)
 #define QLINEAR_EMU_SWITCH_ASM 1
 // qlinear_emu_switch(save, next): pushes rbp rbx r12-r15, stores rsp in *save, loads next as rsp,
 // pops the same registers and returns into whatever that stack was switched out at.
-asm(R"(
-  .text
-  .globl qlinear_emu_switch
-  .hidden qlinear_emu_switch
-  .type qlinear_emu_switch, @function
-qlinear_emu_switch:
-  pushq %rbp
-  pushq %rbx
-  pushq %r12
-  pushq %r13
-  pushq %r14
-  pushq %r15
-  movq %rsp, (%rdi)
-  movq %rsi, %rsp
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %rbx
-  popq %rbp
-  ret
-  .size qlinear_emu_switch, .-qlinear_emu_switch
-  .section .note.GNU-stack,"",@progbits
-  .text
-)");
-#elif defined(__aarch64__) && defined(__ELF__)
+asm(QLINEAR_EMU_ASM_BEGIN
+    "  pushq %rbp\n"
+    "  pushq %rbx\n"
+    "  pushq %r12\n"
+    "  pushq %r13\n"
+    "  pushq %r14\n"
+    "  pushq %r15\n"
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    "  popq %r15\n"
+    "  popq %r14\n"
+    "  popq %r13\n"
+    "  popq %r12\n"
+    "  popq %rbx\n"
+    "  popq %rbp\n"
+    "  ret\n" QLINEAR_EMU_ASM_END);
+#elif defined(__aarch64__) && defined(QLINEAR_EMU_ASM_FORMAT)
 #define QLINEAR_EMU_SWITCH_ASM 1
 // The same for AArch64: x19-x30 and d8-d15 in a 176-byte frame.
-asm(R"(
-  .text
-  .globl qlinear_emu_switch
-  .hidden qlinear_emu_switch
-  .type qlinear_emu_switch, %function
-qlinear_emu_switch:
-  sub sp, sp, #176
-  stp x19, x20, [sp, #0]
-  stp x21, x22, [sp, #16]
-  stp x23, x24, [sp, #32]
-  stp x25, x26, [sp, #48]
-  stp x27, x28, [sp, #64]
-  stp x29, x30, [sp, #80]
-  stp d8, d9, [sp, #96]
-  stp d10, d11, [sp, #112]
-  stp d12, d13, [sp, #128]
-  stp d14, d15, [sp, #144]
-  mov x9, sp
-  str x9, [x0]
-  mov sp, x1
-  ldp x19, x20, [sp, #0]
-  ldp x21, x22, [sp, #16]
-  ldp x23, x24, [sp, #32]
-  ldp x25, x26, [sp, #48]
-  ldp x27, x28, [sp, #64]
-  ldp x29, x30, [sp, #80]
-  ldp d8, d9, [sp, #96]
-  ldp d10, d11, [sp, #112]
-  ldp d12, d13, [sp, #128]
-  ldp d14, d15, [sp, #144]
-  add sp, sp, #176
-  ret
-  .size qlinear_emu_switch, .-qlinear_emu_switch
-  .section .note.GNU-stack,"",@progbits
-  .text
-)");
+asm(QLINEAR_EMU_ASM_BEGIN
+    "  sub sp, sp, #176\n"
+    "  stp x19, x20, [sp, #0]\n"
+    "  stp x21, x22, [sp, #16]\n"
+    "  stp x23, x24, [sp, #32]\n"
+    "  stp x25, x26, [sp, #48]\n"
+    "  stp x27, x28, [sp, #64]\n"
+    "  stp x29, x30, [sp, #80]\n"
+    "  stp d8, d9, [sp, #96]\n"
+    "  stp d10, d11, [sp, #112]\n"
+    "  stp d12, d13, [sp, #128]\n"
+    "  stp d14, d15, [sp, #144]\n"
+    "  mov x9, sp\n"
+    "  str x9, [x0]\n"
+    "  mov sp, x1\n"
+    "  ldp x19, x20, [sp, #0]\n"
+    "  ldp x21, x22, [sp, #16]\n"
+    "  ldp x23, x24, [sp, #32]\n"
+    "  ldp x25, x26, [sp, #48]\n"
+    "  ldp x27, x28, [sp, #64]\n"
+    "  ldp x29, x30, [sp, #80]\n"
+    "  ldp d8, d9, [sp, #96]\n"
+    "  ldp d10, d11, [sp, #112]\n"
+    "  ldp d12, d13, [sp, #128]\n"
+    "  ldp d14, d15, [sp, #144]\n"
+    "  add sp, sp, #176\n"
+    "  ret\n" QLINEAR_EMU_ASM_END);
 #else
 #include <ucontext.h>
 #endif

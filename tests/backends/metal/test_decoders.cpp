@@ -99,7 +99,8 @@ typename S::TensorParams params_for(std::size_t rows, std::size_t cols, std::uin
   return QuantizedTensor<S>::quantize(w.data(), rows, cols).params();
 }
 
-TYPED_TEST(MetalDecoder, LayoutMatchesScheme) {
+// Layout constants agree with the scheme, then random bytes and quantized data decode bit-exactly.
+TYPED_TEST(MetalDecoder, BitExactWithDequantizeRow) {
   using S = TypeParam;
   using D = kernels::Dec<unsigned(S::id)>;
   static_assert(std::size_t(D::BLOCK) == S::block_elems, "decoder and scheme disagree on the block size");
@@ -107,28 +108,21 @@ TYPED_TEST(MetalDecoder, LayoutMatchesScheme) {
   static_assert(bool(D::ROW_PARAMS) == has_row_params<S>(), "decoder and host disagree on row parameters");
   static_assert(S::block_elems == 1 || S::block_elems % 16 == 0, "a block is whole pieces");
   static_assert(supports<S>);
-  const std::size_t rows = 3, cols = test_cols<S>();
-  const auto t = QuantizedTensor<S>::copy_of(std::vector<std::uint8_t>(rows * row_bytes<S>(cols)), rows, cols,
-                                             params_for<S>(rows, cols, 1));
-  EXPECT_EQ(row_params(t).size(), has_row_params<S>() ? 2 * rows : 0u);
-}
 
-TYPED_TEST(MetalDecoder, RandomBytesBitExact) {
-  using S = TypeParam;
+  // Random bytes: every pattern is a valid row, f16 scales of Inf and NaN included.
   const std::size_t rows = 6, cols = test_cols<S>();
   std::mt19937 rng(1234 + std::uint32_t(S::id));
   std::vector<std::uint8_t> bytes(rows * row_bytes<S>(cols));
   for (auto& b : bytes) b = std::uint8_t(rng());
-  expect_decoder_matches(QuantizedTensor<S>::copy_of(bytes, rows, cols, params_for<S>(rows, cols, 2)), "random bytes");
-}
+  const auto random = QuantizedTensor<S>::copy_of(bytes, rows, cols, params_for<S>(rows, cols, 2));
+  EXPECT_EQ(row_params(random).size(), has_row_params<S>() ? 2 * rows : 0u);
+  expect_decoder_matches(random, "random bytes");
 
-TYPED_TEST(MetalDecoder, QuantizedDataBitExact) {
-  using S = TypeParam;
-  const std::size_t rows = 5, cols = test_cols<S>() * 2;
-  std::vector<float> w = test::random_floats(rows * cols, 99 + std::uint32_t(S::id), 0.7f, 0.02f, 30.0f);
-  // A row of tiny values and one of zeros: scales near f16's subnormals, and all-zero blocks.
-  for (std::size_t i = 0; i < cols; ++i) w[cols + i] *= 1e-6f, w[2 * cols + i] = 0.0f;
-  expect_decoder_matches(QuantizedTensor<S>::quantize(w.data(), rows, cols), "quantized");
+  // Quantized data, with a row of tiny values (scales near f16's subnormals) and a row of zeros.
+  const std::size_t qcols = 2 * cols;
+  std::vector<float> w = test::random_floats(rows * qcols, 99 + std::uint32_t(S::id), 0.7f, 0.02f, 30.0f);
+  for (std::size_t i = 0; i < qcols; ++i) w[qcols + i] *= 1e-6f, w[2 * qcols + i] = 0.0f;
+  expect_decoder_matches(QuantizedTensor<S>::quantize(w.data(), rows, qcols), "quantized");
 }
 
 TYPED_TEST(MetalDecoderDense, SpecialValuesBitExact) {

@@ -141,39 +141,29 @@ void check_gemm(const QuantizedTensor<S>& t, const emu::EmulatedWeights<S>& dev,
   expect_close(y, want, x, dense_rows(t), t.cols(), accumulate ? &before : nullptr, bias, what);
 }
 
-TYPED_TEST(MetalKernels, GemmEveryM) {
+// Every M of the sweep with the kernel the backend picks; both kernels on the other side of the
+// cross-over; bias, accumulate and strided views for both.
+TYPED_TEST(MetalKernels, Gemm) {
   using S = TypeParam;
   const std::size_t n = test_n, k = test_k<S>();
   const auto t = make_weights<S>(n, k, 11 + std::uint32_t(S::id));
   const auto dev = emu::upload(t);
+  const std::string name(S::name);
   for (const std::size_t m : m_sweep) {
     const Matrix x = random_matrix(m, k, 100 + std::uint32_t(m));
     check_gemm(t, dev, x, Matrix(m, n), nullptr, false, std::nullopt,
-               std::string(S::name) + " M=" + std::to_string(m) + " K=" + std::to_string(k));
+               name + " M=" + std::to_string(m) + " K=" + std::to_string(k));
   }
-}
-
-TYPED_TEST(MetalKernels, BothKernelsEitherSideOfTheCrossover) {
-  using S = TypeParam;
-  const std::size_t n = test_n, k = test_k<S>();
-  const auto t = make_weights<S>(n, k, 21 + std::uint32_t(S::id));
-  const auto dev = emu::upload(t);
   const Matrix x3 = random_matrix(3, k, 5), x33 = random_matrix(33, k, 6);
-  check_gemm(t, dev, x3, Matrix(3, n), nullptr, false, KernelKind::prefill, std::string(S::name) + " prefill M=3");
-  check_gemm(t, dev, x33, Matrix(33, n), nullptr, false, KernelKind::decode, std::string(S::name) + " decode M=33");
-}
+  check_gemm(t, dev, x3, Matrix(3, n), nullptr, false, KernelKind::prefill, name + " prefill M=3");
+  check_gemm(t, dev, x33, Matrix(33, n), nullptr, false, KernelKind::decode, name + " decode M=33");
 
-TYPED_TEST(MetalKernels, BiasAccumulateAndStridedViews) {
-  using S = TypeParam;
-  const std::size_t n = test_n, k = test_k<S>();
-  const auto t = make_weights<S>(n, k, 31 + std::uint32_t(S::id));
-  const auto dev = emu::upload(t);
   const std::vector<float> bias = test::random_floats(n, 7, 3.0f);
   for (const std::size_t m : {std::size_t(3), std::size_t(33)}) {
-    const Matrix x = random_matrix(m, k, 8, k + 5);           // x rows k + 5 floats apart
-    const Matrix y0 = random_matrix(m, n, 9, n + 3);          // y rows n + 3 apart, accumulated into
-    check_gemm(t, dev, x, y0, &bias, true, std::nullopt, std::string(S::name) + " bias+accumulate M=" + std::to_string(m));
-    check_gemm(t, dev, x, y0, &bias, false, std::nullopt, std::string(S::name) + " bias M=" + std::to_string(m));
+    const Matrix x = random_matrix(m, k, 8, k + 5);   // x rows k + 5 floats apart
+    const Matrix y0 = random_matrix(m, n, 9, n + 3);  // y rows n + 3 apart, accumulated into
+    check_gemm(t, dev, x, y0, &bias, true, std::nullopt, name + " bias+accumulate M=" + std::to_string(m));
+    check_gemm(t, dev, x, y0, &bias, false, std::nullopt, name + " bias M=" + std::to_string(m));
   }
 }
 
