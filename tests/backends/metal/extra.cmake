@@ -7,6 +7,8 @@
 #  - the embedded source itself, cut out of metal_source.hpp at configure time, compiled as C++14
 #    against msl_shim.hpp, and a test that it instantiates exactly the kernels the host names;
 #  - every kernel header compiled on its own as C++14 under the shim (MSL is C++14-based);
+#  - the Objective-C++ host glue (backend.hpp) and its GPU tests syntax- and type-checked by clang
+#    against stub Metal / Foundation declarations (objc_stub/), wherever clang is at hand;
 #  - on Apple with QLINEAR_METAL_TESTS, the Objective-C++ backend and its GPU tests.
 
 set(metal_dir ${CMAKE_CURRENT_LIST_DIR})
@@ -92,6 +94,37 @@ add_library(qlinear_metal_kernel_header_check OBJECT ${metal_kernel_header_sourc
 target_include_directories(qlinear_metal_kernel_header_check PRIVATE ${metal_dir} ${PROJECT_SOURCE_DIR}/include)
 set_target_properties(qlinear_metal_kernel_header_check PROPERTIES CXX_STANDARD 14 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
 target_compile_options(qlinear_metal_kernel_header_check PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic>)
+
+# ---- the host glue checked by clang against stub Metal declarations (not Apple's SDK) ----
+# (On Apple the real SDK compiles it: QLINEAR_METAL_TESTS below.)
+if(NOT APPLE AND NOT CMAKE_CROSSCOMPILING)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    set(metal_objc_checker ${CMAKE_CXX_COMPILER})
+  else()
+    find_program(QLINEAR_CLANGXX NAMES clang++ clang++-19 clang++-18 clang++-17 clang++-16 clang++-15 clang++-14)
+    set(metal_objc_checker ${QLINEAR_CLANGXX})
+  endif()
+  if(metal_objc_checker)
+    get_target_property(metal_eigen_include Eigen3::Eigen INTERFACE_INCLUDE_DIRECTORIES)
+    set(metal_objc_includes -I${metal_dir}/objc_stub -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/tests)
+    foreach(d ${metal_eigen_include})
+      list(APPEND metal_objc_includes -I${d})
+    endforeach()
+    file(GLOB_RECURSE metal_objc_inputs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/qlinear/*.hpp
+      ${metal_dir}/objc_stub/*.h ${metal_dir}/apple/*.mm)
+    add_custom_command(OUTPUT ${metal_bin}/host_glue_checked.stamp
+      COMMAND ${metal_objc_checker} -x objective-c++ -std=c++20 -fobjc-arc -fblocks -fobjc-runtime=macosx-10.15
+              -D__APPLE__=1 -DQLINEAR_SHARED_DIR="${QLINEAR_SHARED_DIR}" -fsyntax-only -Wall -Wextra -Werror
+              ${metal_objc_includes} ${metal_dir}/apple/test_metal_backend.mm
+      COMMAND ${CMAKE_COMMAND} -E touch ${metal_bin}/host_glue_checked.stamp
+      DEPENDS ${metal_objc_inputs}
+      COMMENT "Checking the Metal backend's Objective-C++ with clang against stub Metal declarations"
+      VERBATIM)
+    add_custom_target(qlinear_metal_host_glue_check ALL DEPENDS ${metal_bin}/host_glue_checked.stamp)
+  else()
+    message(STATUS "qlinear: no clang++, so the Metal host glue's Objective-C++ syntax check is skipped")
+  endif()
+endif()
 
 # ---- Apple: the Objective-C++ backend on the GPU ----
 option(QLINEAR_METAL_TESTS "Build the Metal backend's GPU tests (macOS with Xcode; the `metal` preset sets it)" OFF)
