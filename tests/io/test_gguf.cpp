@@ -375,7 +375,7 @@ TEST(GgufWriter, RejectsMisuse) {
   EXPECT_THROW(GgufWriter(1), Error);
   EXPECT_THROW(w.set("general.alignment", std::uint32_t(48)), Error);
   EXPECT_THROW(w.set("general.alignment", std::uint64_t(64)), Error);
-  EXPECT_THROW(w.add_tensor("t", 12, {100, 2}, std::vector<std::uint8_t>(0)), Error);  // Q4_K row of 100
+  EXPECT_THROW(w.add_tensor("t", 12, {100, 2}, std::vector<std::uint8_t>(0)), Error);  // 200 weights: not whole Q4_K blocks
   EXPECT_THROW(w.add_tensor("t", 99, {1}, std::vector<std::uint8_t>(4)), Error);       // no such type
   EXPECT_THROW(w.add_tensor("t", 0, {2}, std::vector<std::uint8_t>(4)), Error);        // 2 floats need 8 bytes
   EXPECT_THROW(w.add_tensor("t", 0, {1, 1, 1, 1, 1}, std::vector<std::uint8_t>(4)), Error);

@@ -592,8 +592,6 @@ class GgufWriter {
     for (auto d : dims) numel = detail::checked_mul(numel, d, "GGUF tensor element count");
     check(numel % info->block_elems == 0, "GGUF tensor '", name, "': ", numel, " elements of ", info->name,
           " are not a whole number of ", info->block_elems, "-element blocks");
-    check(dims.empty() || dims[0] % info->block_elems == 0, "GGUF tensor '", name, "': rows of ", dims[0],
-          " elements are not a whole number of ", info->block_elems, "-element ", info->name, " blocks");
     const std::uint64_t need = numel / info->block_elems * info->block_bytes;
     check(bytes.size() == need, "GGUF tensor '", name, "' (", info->name, "): ", bytes.size(), " bytes given, ",
           need, " needed");
