@@ -68,8 +68,10 @@ struct Options {
   std::vector<std::size_t> ms{1, 8, 32, 128, 512};
   std::vector<int> threads{1, 2};
   double cold_gib = 1.25;  // weights the cold variant rotates over (> 1 GiB, beyond any LLC here)
+  double max_call_seconds = 3.0;  // cells whose single call takes longer are reported, not timed
   bool quick = false;
   bool reference = false;
+  bool exact = true;  // qlinear_exact cells on the first shape
 };
 
 Options& options() {
@@ -84,6 +86,8 @@ const char* usage() {
          "  --m=1,8,...        batch sizes (default 1,8,32,128,512)\n"
          "  --threads=1,2      thread counts (default 1,2)\n"
          "  --cold-gib=G       weight bytes the cold M=1 variant rotates over (default 1.25)\n"
+         "  --max-call-seconds=S  report cells whose one call takes longer than S (default 3) as errors\n"
+         "  --no-exact         leave out qlinear_exact (f32-activation mode, first shape only)\n"
          "  --reference        also time cpu::ReferenceBackend as qlinear_reference (M=1, 1 thread)\n"
          "Defaults added unless given: --benchmark_repetitions=3 --benchmark_report_aggregates_only=true\n"
          "  --benchmark_min_time=0.2 (quick: 1 repetition, 0.05 s).\n"
@@ -243,6 +247,7 @@ struct Check {
   bool ok = false;
   double rel = 0;       // against the implementation's own reference
   double rel_f32 = 0;   // against the exact product with the unquantized f32 weights and activations
+  double call_seconds = 0;  // the first call's duration
   std::string message;
 };
 std::map<std::string, Check>& checks() {
@@ -270,7 +275,7 @@ struct Runner {
 /// How far from the scheme's reference an implementation's output may be, over `rows`.
 double tolerance_for(const std::string& impl, const std::string& scheme, SchemeData& sd, Shape s,
                      const std::vector<std::size_t>& rows) {
-  if (impl == "eigen" || scheme == "bf16") return 1e-4;  // the same rounded inputs, f32 accumulation
+  if (impl == "eigen" || impl == "qlinear_exact" || scheme == "bf16") return 1e-4;  // f32 accumulation only
   if (impl == "onednn") return 1e-5;                     // integer products of the same quantized inputs
   // Kernels that quantize activations to int8 (per block of 32 or 256): a few times the error
   // that 256-blocks cause on this very data, plus room for f32 accumulation.
@@ -293,7 +298,9 @@ Check check_runner(Runner& r, const Cell& cell, SchemeData& sd, ShapeData& shape
   const double tol = tolerance_for(cell.impl, cell.scheme, sd, s, rows);
   // Every copy of the weights must hold the same thing: check the first and the last.
   for (std::size_t copy : {std::size_t(0), r.copies() - 1}) {
+    const auto t0 = std::chrono::steady_clock::now();
     r.run(copy);
+    if (copy == 0) c.call_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<float> y = r.output();
     const double rel = relative_error(y, s.n, rows, [&](std::size_t row) -> const std::vector<double>& {
       if (const auto* own = r.own_reference(row)) return *own;
@@ -325,6 +332,14 @@ void time_runner(benchmark::State& state, const Cell& cell, Runner& r, SchemeDat
     state.SkipWithError(c.message.c_str());
     return;
   }
+  if (c.call_seconds > options().max_call_seconds) {
+    // A kernel this slow (a scalar fallback) would stretch the run by minutes per cell.
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "not timed: one call took %.2f s (more than --max-call-seconds=%g)", c.call_seconds,
+                  options().max_call_seconds);
+    state.SkipWithError(buf);
+    return;
+  }
   const std::size_t copies = r.copies();
   std::size_t copy = 0;
   r.reset_split();
@@ -354,10 +369,18 @@ T& runner_for(const Cell& cell, Make&& make) {
 // ---------------------------------------------------------------------------------------------
 // qlinear
 
+/// The context a cell runs with: `threads` threads (backends with thread pools) and, for the
+/// qlinear_exact cells, f32 activations (cpu::ActivationMode::exact).
 template <class B>
-typename B::Context make_context(int threads) {
-  if constexpr (std::is_constructible_v<typename B::Context, int>)
-    return typename B::Context(threads);
+typename B::Context make_context(int threads, bool exact) {
+#if QLINEAR_BENCH_HAVE_CPU_BACKEND
+  if constexpr (std::is_same_v<B, qlinear::cpu::Backend>)
+    return typename B::Context(unsigned(threads), qlinear::cpu::Isa::best,
+                               exact ? qlinear::cpu::ActivationMode::exact : qlinear::cpu::ActivationMode::quantized);
+#endif
+  (void)exact;
+  if constexpr (std::is_constructible_v<typename B::Context, unsigned>)
+    return typename B::Context(unsigned(threads));
   else
     return typename B::Context{};
 }
@@ -375,25 +398,31 @@ struct QlinearRunner final : Runner {
   std::size_t m, n, k;
   std::vector<float> y;
   std::string backend;
-  QlinearRunner(int threads, const QlinearWeights<B, S>& weights, const float* x_, std::size_t m_, Shape s,
+  QlinearRunner(int threads, bool exact, const QlinearWeights<B, S>& weights, const float* x_, std::size_t m_, Shape s,
                 std::string name)
-      : ctx(make_context<B>(threads)), w(&weights), x(x_), m(m_), n(s.n), k(s.k), y(m_ * s.n), backend(std::move(name)) {}
+      : ctx(make_context<B>(threads, exact)), w(&weights), x(x_), m(m_), n(s.n), k(s.k), y(m_ * s.n),
+        backend(std::move(name)) {}
   void run(std::size_t c) override {
     B::gemm(ctx, w->copies[c], ConstMatrixView<float>{x, m, k}, MatrixView<float>{y.data(), m, n});
   }
   std::vector<float> output() override { return y; }
   std::size_t copies() const override { return w->copies.size(); }
   std::size_t weight_bytes() const override { return w->copies.front().memory_bytes(); }
-  std::string label() const override { return backend; }
+  std::string label() const override {
+    if constexpr (requires { B::template kernel_name<S>(ctx); })
+      return backend + " " + B::template kernel_name<S>(ctx);
+    else
+      return backend;
+  }
 };
 
 template <class B, class S>
-void bench_qlinear(benchmark::State& state, Cell cell, std::string backend) {
+void bench_qlinear(benchmark::State& state, Cell cell, std::string backend, bool exact) {
   ShapeData& shape = shape_data(cell.shape);
   SchemeData& sd = quantized_scheme<S>(shape);
   const auto& t = *static_cast<const QuantizedTensor<S>*>(sd.tensor.get());
-  auto& w = cached<QlinearWeights<B, S>>(weights_slot(), cell.impl + "/" + std::string(S::name) + "/" + cell.shape.str() +
-                                                            (cell.cold ? "/cold" : ""), [&] {
+  const std::string key = backend + "/" + std::string(S::name) + "/" + cell.shape.str() + (cell.cold ? "/cold" : "");
+  auto& w = cached<QlinearWeights<B, S>>(weights_slot(), key, [&] {
     auto qw = std::make_shared<QlinearWeights<B, S>>();
     qw->copies.push_back(B::upload(t));
     const std::size_t copies = cell.copies(qw->copies.front().memory_bytes());
@@ -402,7 +431,7 @@ void bench_qlinear(benchmark::State& state, Cell cell, std::string backend) {
     return qw;
   }, {&runner_slot()});
   auto& r = runner_for<QlinearRunner<B, S>>(cell, [&] {
-    return std::make_shared<QlinearRunner<B, S>>(cell.threads, w, shape.x.data(), cell.m, cell.shape, backend);
+    return std::make_shared<QlinearRunner<B, S>>(cell.threads, exact, w, shape.x.data(), cell.m, cell.shape, backend);
   });
   time_runner(state, cell, r, sd, shape);
 }
@@ -728,14 +757,20 @@ void add_scheme(Shape s, bool have_ggml) {
   const std::string name(S::name);
 #if QLINEAR_BENCH_HAVE_CPU_BACKEND
   add_grid(name, "qlinear", s, [](benchmark::State& st, Cell c) {
-    bench_qlinear<qlinear::cpu::Backend, S>(st, c, "qlinear::cpu::Backend");
+    bench_qlinear<qlinear::cpu::Backend, S>(st, c, "qlinear::cpu::Backend", false);
   });
+  // The exact (f32-activation) mode, against oneDNN bf16 and Eigen: on the first shape, hot.
+  if (options().exact && s == options().shapes.front())
+    for (std::size_t m : options().ms)
+      for (int t : options().threads)
+        add(Cell{name, "qlinear_exact", s, m, t, false}, [](benchmark::State& st, Cell c) {
+          bench_qlinear<qlinear::cpu::Backend, S>(st, c, "qlinear::cpu::Backend", true);
+        });
 #endif
   if (options().reference)
-    for (Cell c : {Cell{name, "qlinear_reference", s, 1, 1, false}})
-      add(c, [](benchmark::State& st, Cell c) {
-        bench_qlinear<qlinear::cpu::ReferenceBackend, S>(st, c, "qlinear::cpu::ReferenceBackend");
-      });
+    add(Cell{name, "qlinear_reference", s, 1, 1, false}, [](benchmark::State& st, Cell c) {
+      bench_qlinear<qlinear::cpu::ReferenceBackend, S>(st, c, "qlinear::cpu::ReferenceBackend", false);
+    });
   if constexpr (is_gguf<S>)
     if (have_ggml) add_grid(name, "ggml", s, [](benchmark::State& st, Cell c) { bench_ggml<S>(st, c); });
 #if QLINEAR_BENCH_WITH_ONEDNN
@@ -825,6 +860,8 @@ int main(int argc, char** argv) {
         args.push_back(argv[i]);
       } else if (a == "--quick") {
         o.quick = true;
+      } else if (a == "--no-exact") {
+        o.exact = false;
       } else if (a == "--reference") {
         o.reference = true;
       } else if (auto v = value("--shapes")) {
@@ -837,6 +874,8 @@ int main(int argc, char** argv) {
         o.threads = parse_list<int>(*v, +int_of);
       } else if (auto v = value("--cold-gib")) {
         o.cold_gib = std::stod(*v);
+      } else if (auto v = value("--max-call-seconds")) {
+        o.max_call_seconds = std::stod(*v);
       } else {
         user_reps |= a.rfind("--benchmark_repetitions", 0) == 0;
         user_min_time |= a.rfind("--benchmark_min_time", 0) == 0;

@@ -34,12 +34,13 @@ PEERS = [
 ]
 COLORS = {
     "qlinear": "#d62728",
+    "qlinear_exact": "#ff9896",
     "ggml": "#1f77b4",
     "onednn_s8": "#2ca02c",
     "onednn_bf16": "#98df8a",
     "eigen": "#7f7f7f",
 }
-NAMES = {"qlinear": "qlinear", "ggml": "ggml (best buffer)", "onednn_s8": "oneDNN s8 (+quant)",
+NAMES = {"qlinear": "qlinear", "qlinear_exact": "qlinear exact (f32 x)", "ggml": "ggml (best buffer)", "onednn_s8": "oneDNN s8 (+quant)",
          "onednn_bf16": "oneDNN bf16", "eigen": "Eigen f32"}
 
 NAME_RE = re.compile(
@@ -189,6 +190,7 @@ def make_markdown(context, cells, memory, errors, command):
         w("")
 
     have_qlinear = any(k[1] == "qlinear" for k in cells)
+    have_exact = any(k[1] == "qlinear_exact" for k in cells)
     if not have_qlinear:
         w("**No qlinear cells in this run** (the binary was built without qlinear::cpu::Backend); "
           "the tables show the peers alone.\n")
@@ -201,13 +203,15 @@ def make_markdown(context, cells, memory, errors, command):
                 for t in threads_of(cells):
                     q = cells.get((scheme, "qlinear", m, n, k, t, False))
                     peers = {c: peer_record(cells, c, scheme, m, n, k, t, False) for c, _ in PEERS}
-                    if q is None and not any(peers.values()):
-                        continue
-                    if q is None and scheme not in GGUF and scheme != "int8_per_channel":
-                        continue  # peers alone are shown under the schemes they belong to
+                    own_peer = peers["ggml"] if scheme in GGUF else (
+                        peers["onednn_s8"] if scheme == "int8_per_channel" else None)
+                    if q is None and own_peer is None:
+                        continue  # scheme-independent peers alone are shown under a scheme with cells
                     best_col = max((c for c in peers if peers[c]), key=lambda c: gflops(peers[c]), default=None)
                     qg = gflops(q)
                     cols = [str(m), str(t), fmt(qg)]
+                    if have_exact:
+                        cols.append(fmt(gflops(cells.get((scheme, "qlinear_exact", m, n, k, t, False)))))
                     for c, _ in PEERS:
                         rec = peers[c]
                         v = fmt(gflops(rec))
@@ -218,13 +222,17 @@ def make_markdown(context, cells, memory, errors, command):
                     cols.append(fmt_ratio(ratio(qg, gflops(peers[best_col]) if best_col else None)))
                     for c, _ in PEERS:
                         cols.append(fmt_ratio(ratio(qg, gflops(peers[c]))))
+                    if have_exact:
+                        cols.append(fmt_ratio(ratio(gflops(cells.get((scheme, "qlinear_exact", m, n, k, t, False))),
+                                                    gflops(peers["onednn_bf16"]))))
                     rows.append("| " + " | ".join(cols) + " |")
             if not rows:
                 continue
             w(f"### {scheme}\n")
-            w("| M | thr | qlinear | " + " | ".join(h for _, h in PEERS) + " | best peer | qlinear ÷ best | "
-              + " | ".join(f"÷ {h}" for _, h in PEERS) + " |")
-            w("|" + "---|" * (4 + 2 * len(PEERS) + 1))
+            w("| M | thr | qlinear | " + ("qlinear exact | " if have_exact else "") + " | ".join(h for _, h in PEERS)
+              + " | best peer | qlinear ÷ best | " + " | ".join(f"÷ {h}" for _, h in PEERS)
+              + (" | exact ÷ oneDNN bf16" if have_exact else "") + " |")
+            w("|" + "---|" * (4 + 2 * len(PEERS) + 1 + (2 if have_exact else 0)))
             out.extend(rows)
             w("")
 
@@ -353,28 +361,31 @@ def svg_plot(cells, n, k):
     ms = ms_of(cells)
     if not ms:
         return None
-    pw, ph, ml, mr, mt, mb = 380, 220, 58, 12, 28, 36
+    impls = ("qlinear", "qlinear_exact", "ggml", "onednn_s8", "onednn_bf16", "eigen")
     cols, rows = len(threads), len(schemes)
-    legend_h = 48
-    width, height = cols * pw, rows * ph + legend_h
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+    width = max(cols * 420, 840)
+    pw, ph, ml, mr, mt, mb = width / cols, 220, 58, 12, 28, 36
+    per_row = max(1, int(width // 180))
+    legend_rows = (len(impls) + per_row - 1) // per_row
+    legend_h = 30 + 18 * legend_rows
+    height = rows * ph + legend_h
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
              f'font-family="sans-serif" font-size="11">',
-             f'<rect width="{width}" height="{height}" fill="white"/>']
-    # Legend.
+             f'<rect width="{width:.0f}" height="{height}" fill="white"/>']
     parts.append(f'<text x="{width / 2}" y="16" text-anchor="middle" font-weight="bold">'
                  f'N={n}, K={k}: GFLOP/s (log scale) against M (log scale), weights in cache</text>')
-    impls = ("qlinear", "ggml", "onednn_s8", "onednn_bf16", "eigen")
-    step = width / len(impls)
+    step = width / per_row
     for i, impl in enumerate(impls):
-        x = 10 + i * step
-        parts.append(f'<line x1="{x}" y1="34" x2="{x + 22}" y2="34" stroke="{COLORS[impl]}" stroke-width="2.5"/>')
-        parts.append(f'<text x="{x + 27}" y="38">{NAMES[impl]}</text>')
+        x, y = 10 + (i % per_row) * step, 34 + 18 * (i // per_row)
+        dash = ' stroke-dasharray="5,3"' if impl == "qlinear_exact" else ""
+        parts.append(f'<line x1="{x}" y1="{y}" x2="{x + 22}" y2="{y}" stroke="{COLORS[impl]}" stroke-width="2.5"{dash}/>')
+        parts.append(f'<text x="{x + 27}" y="{y + 4}">{NAMES[impl]}</text>')
     for r, scheme in enumerate(schemes):
         series_all = {}
         for c, t in enumerate(threads):
             series = {}
-            q = [(m, gflops(cells.get((scheme, "qlinear", m, n, k, t, False)))) for m in ms]
-            series["qlinear"] = q
+            for impl in ("qlinear", "qlinear_exact"):
+                series[impl] = [(m, gflops(cells.get((scheme, impl, m, n, k, t, False)))) for m in ms]
             for col, _ in PEERS:
                 series[col] = [(m, gflops(peer_record(cells, col, scheme, m, n, k, t, False))) for m in ms]
             series_all[t] = series
@@ -416,8 +427,9 @@ def svg_plot(cells, n, k):
                     continue
                 path = " ".join(f"{px(m):.1f},{py(v):.1f}" for m, v in pts)
                 width_px = 2.5 if impl == "qlinear" else 1.6
+                dash = ' stroke-dasharray="5,3"' if impl == "qlinear_exact" else ""
                 parts.append(f'<polyline points="{path}" fill="none" stroke="{COLORS[impl]}" '
-                             f'stroke-width="{width_px}"/>')
+                             f'stroke-width="{width_px}"{dash}/>')
                 for m, v in pts:
                     parts.append(f'<circle cx="{px(m):.1f}" cy="{py(v):.1f}" r="2.5" fill="{COLORS[impl]}">'
                                  f'<title>{NAMES[impl]} M={m}: {v:.1f} GFLOP/s</title></circle>')
