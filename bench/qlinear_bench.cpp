@@ -234,6 +234,10 @@ struct Cell {
     return scheme + "/" + impl + "/M:" + std::to_string(m) + "/" + shape.str() + "/threads:" + std::to_string(threads) +
            (cold ? "/cold" : "");
   }
+  /// The cell without its M: cells of one family differ only in batch size.
+  std::string family() const {
+    return scheme + "/" + impl + "/" + shape.str() + "/threads:" + std::to_string(threads) + (cold ? "/cold" : "");
+  }
   /// Weight copies the cold variant rotates over: at least options().cold_gib GiB of weights.
   std::size_t copies(std::size_t bytes_per_copy) const {
     if (!cold) return 1;
@@ -253,6 +257,11 @@ struct Check {
 std::map<std::string, Check>& checks() {
   static std::map<std::string, Check> c;
   return c;
+}
+/// The last checked call of each cell family (all but M): (M, seconds).
+std::map<std::string, std::pair<std::size_t, double>>& call_times() {
+  static std::map<std::string, std::pair<std::size_t, double>> t;
+  return t;
 }
 
 /// What every implementation provides to be timed: run(copy), output() of the last run,
@@ -326,18 +335,32 @@ Check check_runner(Runner& r, const Cell& cell, SchemeData& sd, ShapeData& shape
 /// Checks (once per cell), then times runner r, rotating over its weight copies.
 void time_runner(benchmark::State& state, const Cell& cell, Runner& r, SchemeData& sd, ShapeData& shape) {
   auto it = checks().find(cell.name());
-  if (it == checks().end()) it = checks().emplace(cell.name(), check_runner(r, cell, sd, shape)).first;
-  const Check& c = it->second;
-  if (!c.ok) {
-    state.SkipWithError(c.message.c_str());
-    return;
+  if (it == checks().end()) {
+    // A call that would clearly exceed --max-call-seconds (judged from the same family's last
+    // smaller M) is not even run once: a scalar fallback at M=512 can take a minute.
+    auto& [last_m, last_s] = call_times()[cell.family()];
+    Check c;
+    const double predicted = last_m ? last_s * double(cell.m) / double(last_m) : 0.0;
+    if (predicted > 2 * options().max_call_seconds) {
+      c.call_seconds = predicted;
+    } else {
+      c = check_runner(r, cell, sd, shape);
+      last_m = cell.m;
+      last_s = c.call_seconds;
+    }
+    it = checks().emplace(cell.name(), c).first;
   }
+  const Check& c = it->second;
   if (c.call_seconds > options().max_call_seconds) {
     // A kernel this slow (a scalar fallback) would stretch the run by minutes per cell.
     char buf[160];
-    std::snprintf(buf, sizeof buf, "not timed: one call took %.2f s (more than --max-call-seconds=%g)", c.call_seconds,
-                  options().max_call_seconds);
+    std::snprintf(buf, sizeof buf, "not timed: one call %s %.2f s (more than --max-call-seconds=%g)",
+                  c.message.empty() && !c.ok ? "would take about" : "took", c.call_seconds, options().max_call_seconds);
     state.SkipWithError(buf);
+    return;
+  }
+  if (!c.ok) {
+    state.SkipWithError(c.message.c_str());
     return;
   }
   const std::size_t copies = r.copies();
