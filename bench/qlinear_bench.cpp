@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -45,6 +46,7 @@
 #define QLINEAR_BENCH_HAVE_CPU_BACKEND 0
 #endif
 
+#include "ceilings.hpp"
 #include "memory_bandwidth.hpp"
 #include "peers/eigen.hpp"
 #include "peers/ggml.hpp"
@@ -754,6 +756,38 @@ void bench_memory_read(benchmark::State& state, std::size_t bytes, int threads) 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Arithmetic ceilings
+
+void bench_ceiling(benchmark::State& state, const std::string& what, int threads) {
+#if defined(__x86_64__)
+  ceilings::Result (*kernel)(std::size_t) = nullptr;
+  std::size_t inner = 0;
+  if (what == "fma_f32" && ceilings::has_avx512f()) kernel = ceilings::fma_f32, inner = 200000;
+  if (what == "vnni_int8" && ceilings::has_avx512vnni()) kernel = ceilings::vnni_int8, inner = 200000;
+  if (what == "amx_int8" && ceilings::amx_permitted()) kernel = ceilings::amx_int8, inner = 50000;
+  if (!kernel) {
+    state.SkipWithError((what + ": this CPU (or its kernel) does not offer it").c_str());
+    return;
+  }
+  double ops = 0, sink = 0;
+  for (auto _ : state) {
+    std::vector<ceilings::Result> results(static_cast<std::size_t>(threads));
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { results[std::size_t(t)] = kernel(inner); });
+    results[0] = kernel(inner);
+    for (auto& th : pool) th.join();
+    for (const auto& r : results) ops += r.ops, sink += r.sink;
+  }
+  benchmark::DoNotOptimize(sink);
+  state.counters["GOPS"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsRate);
+#else
+  (void)what;
+  (void)threads;
+  state.SkipWithError("arithmetic ceilings are measured on x86-64 only");
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------
 // Registration
 
 using Fn = std::function<void(benchmark::State&, Cell)>;
@@ -810,6 +844,12 @@ void register_all() {
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
   }
+  for (const char* what : {"fma_f32", "vnni_int8", "amx_int8"})
+    for (int t : options().threads)
+      benchmark::RegisterBenchmark(("ceiling/" + std::string(what) + "/threads:" + std::to_string(t)).c_str(),
+                                   [what = std::string(what), t](benchmark::State& st) { bench_ceiling(st, what, t); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
   for (Shape s : options().shapes) {
     add_grid("f32", "eigen", s, bench_eigen);
 #if QLINEAR_BENCH_WITH_ONEDNN
