@@ -46,6 +46,9 @@ NAMES = {"qlinear": "qlinear", "qlinear_exact": "qlinear exact (f32 x)", "ggml":
 NAME_RE = re.compile(
     r"^(?P<scheme>[^/]+)/(?P<impl>[^/]+)/M:(?P<m>\d+)/N:(?P<n>\d+)/K:(?P<k>\d+)/threads:(?P<t>\d+)(?P<cold>/cold)?$")
 MEM_RE = re.compile(r"^memory/read/bytes:(?P<bytes>\d+)/threads:(?P<t>\d+)$")
+CEIL_RE = re.compile(r"^ceiling/(?P<what>[a-z0-9_]+)/threads:(?P<t>\d+)$")
+CEILING_NAMES = {"fma_f32": "f32 FMA (AVX-512)", "vnni_int8": "int8 vpdpbusd (AVX-512 VNNI)",
+                 "amx_int8": "int8 tdpbssd (AMX)"}
 
 
 def run_name(b):
@@ -63,7 +66,9 @@ def median(xs):
 
 
 def load(path):
-    """Returns (context, cells, memory, errors): cells[(scheme, impl, m, n, k, t, cold)] = record."""
+    """Returns (context, cells, memory, ceilings, errors).
+
+    cells[(scheme, impl, m, n, k, t, cold)], memory[t] and ceilings[(what, t)] are records."""
     with open(path) as f:
         data = json.load(f)
     medians, singles, errors = {}, defaultdict(list), {}
@@ -87,12 +92,16 @@ def load(path):
         else:
             runs = singles[name]
             rec = dict(runs[0])
-            for key in ("GFLOPS", "GBps", "real_time"):
+            for key in ("GFLOPS", "GBps", "GOPS", "real_time"):
                 if key in rec:
                     rec[key] = median([r[key] for r in runs if key in r])
         records[name] = rec
-    cells, memory = {}, {}
+    cells, memory, ceilings = {}, {}, {}
     for name, rec in records.items():
+        m = CEIL_RE.match(name)
+        if m:
+            ceilings[(m["what"], int(m["t"]))] = rec
+            continue
         m = NAME_RE.match(name)
         if m:
             key = (m["scheme"], m["impl"], int(m["m"]), int(m["n"]), int(m["k"]), int(m["t"]), bool(m["cold"]))
@@ -101,7 +110,7 @@ def load(path):
         m = MEM_RE.match(name)
         if m:
             memory[int(m["t"])] = rec
-    return data.get("context", {}), cells, memory, errors
+    return data.get("context", {}), cells, memory, ceilings, errors
 
 
 def peer_record(cells, column, scheme, m, n, k, t, cold):
@@ -159,7 +168,7 @@ def gflops(rec):
     return rec.get("GFLOPS") if rec else None
 
 
-def make_markdown(context, cells, memory, errors, command):
+def make_markdown(context, cells, memory, ceilings, errors, command):
     out = []
     w = out.append
     w("# qlinear_bench results\n")
@@ -189,6 +198,17 @@ def make_markdown(context, cells, memory, errors, command):
             w(f"| {t} | {fmt(memory[t].get('GBps'))} |")
         w("")
 
+    if ceilings:
+        w("## Arithmetic ceilings (register/tile-only loops)\n")
+        ts = sorted({t for _, t in ceilings})
+        w("| instruction | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}, GOP/s" for t in ts) + " |")
+        w("|---|" + "---|" * len(ts))
+        for what in CEILING_NAMES:
+            if any((what, t) in ceilings for t in ts):
+                w(f"| {CEILING_NAMES[what]} | " + " | ".join(fmt(ceilings.get((what, t), {}).get("GOPS")) for t in ts)
+                  + " |")
+        w("")
+
     have_qlinear = any(k[1] == "qlinear" for k in cells)
     have_exact = any(k[1] == "qlinear_exact" for k in cells)
     if not have_qlinear:
@@ -209,7 +229,8 @@ def make_markdown(context, cells, memory, errors, command):
                         continue  # scheme-independent peers alone are shown under a scheme with cells
                     best_col = max((c for c in peers if peers[c]), key=lambda c: gflops(peers[c]), default=None)
                     qg = gflops(q)
-                    cols = [str(m), str(t), fmt(qg)]
+                    amx = ceilings.get(("amx_int8", t), {}).get("GOPS")
+                    cols = [str(m), str(t), fmt(qg), f"{100 * qg / amx:.1f}%" if qg and amx else "—"]
                     if have_exact:
                         cols.append(fmt(gflops(cells.get((scheme, "qlinear_exact", m, n, k, t, False)))))
                     for c, _ in PEERS:
@@ -229,10 +250,10 @@ def make_markdown(context, cells, memory, errors, command):
             if not rows:
                 continue
             w(f"### {scheme}\n")
-            w("| M | thr | qlinear | " + ("qlinear exact | " if have_exact else "") + " | ".join(h for _, h in PEERS)
+            w("| M | thr | qlinear | of AMX peak | " + ("qlinear exact | " if have_exact else "") + " | ".join(h for _, h in PEERS)
               + " | best peer | qlinear ÷ best | " + " | ".join(f"÷ {h}" for _, h in PEERS)
               + (" | exact ÷ oneDNN bf16" if have_exact else "") + " |")
-            w("|" + "---|" * (4 + 2 * len(PEERS) + 1 + (2 if have_exact else 0)))
+            w("|" + "---|" * (5 + 2 * len(PEERS) + 1 + (2 if have_exact else 0)))
             out.extend(rows)
             w("")
 
@@ -445,11 +466,11 @@ def main(argv):
     args = ap.parse_args(argv)
     out_dir = args.out_dir or os.path.dirname(os.path.abspath(args.json))
     os.makedirs(out_dir, exist_ok=True)
-    context, cells, memory, errors = load(args.json)
+    context, cells, memory, ceilings, errors = load(args.json)
     if not cells and not memory:
         print(f"report.py: no qlinear_bench cells in {args.json}", file=sys.stderr)
         return 1
-    md = make_markdown(context, cells, memory, errors, args.command)
+    md = make_markdown(context, cells, memory, ceilings, errors, args.command)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(md)
     written = ["results.md"]
