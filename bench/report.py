@@ -287,6 +287,33 @@ def make_markdown(context, cells, memory, ceilings, errors, command):
                 out.extend(rows)
                 w("")
 
+    # The peers' own figures, as peers.md quotes them: GFLOP/s 1 thread / 2 threads, and what ran.
+    w("## The peers' own figures (GFLOP/s, 1 thread / 2 threads, weights in cache)\n")
+    for (n, k) in shapes_of(cells):
+        rows = []
+        peer_rows = [(s, "ggml") for s in SCHEMES if s in GGUF] + [
+            ("int8_per_channel", "onednn"), ("bf16", "onednn"), ("f32", "eigen")]
+        for scheme, impl in peer_rows:
+            vals, picked = [], set()
+            for m in ms_of(cells):
+                per_t = []
+                for t in threads_of(cells):
+                    rec = cells.get((scheme, impl, m, n, k, t, False))
+                    per_t.append(fmt(gflops(rec)))
+                    if rec and impl == "ggml":
+                        picked.add(ggml_buffer(rec))
+                    elif rec and impl == "onednn":
+                        picked.add(rec.get("label", "").replace("impl=", ""))
+                vals.append(" / ".join(per_t))
+            if any(v.replace(" / ", "").replace("—", "") for v in vals):
+                rows.append(f"| {scheme} | {impl} | " + " | ".join(vals) + f" | {', '.join(sorted(picked)) or '—'} |")
+        if rows:
+            w(f"### N={n}, K={k}\n")
+            w("| scheme | peer | " + " | ".join(f"M={m}" for m in ms_of(cells)) + " | implementation picked |")
+            w("|---|---|" + "---|" * len(ms_of(cells)) + "---|")
+            out.extend(rows)
+            w("")
+
     if have_qlinear:
         out.extend(targets(cells, memory))
 
