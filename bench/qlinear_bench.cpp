@@ -11,8 +11,8 @@
 // Every implementation's output is checked against a double-precision reference before it is
 // timed; a cell whose output is wrong is reported as an error, not timed.
 //
-// Own flags (before Google Benchmark's): --quick, --shapes=NxK,..., --m=1,8,..., --threads=1,2,
-// --cold-gib=G, --reference; see usage() below.
+// Own flags (beside Google Benchmark's): --quick, --shapes=NxK,..., --m=1,8,..., --threads=1,2,
+// --cold-gib=G, --max-call-seconds=S, --no-exact, --reference; see usage() below.
 
 #include <benchmark/benchmark.h>
 
@@ -26,8 +26,8 @@
 #include <memory>
 #include <optional>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
