@@ -211,6 +211,8 @@ def make_markdown(context, cells, memory, ceilings, errors, command):
 
     have_qlinear = any(k[1] == "qlinear" for k in cells)
     have_exact = any(k[1] == "qlinear_exact" for k in cells)
+    if have_qlinear:
+        out.extend(summary(cells, memory))
     if not have_qlinear:
         w("**No qlinear cells in this run** (the binary was built without qlinear::cpu::Backend); "
           "the tables show the peers alone.\n")
@@ -340,6 +342,68 @@ def make_markdown(context, cells, memory, ceilings, errors, command):
             w(f"- `{name}`: {errors[name]}")
         w("")
     return "\n".join(out) + "\n"
+
+
+def summary(cells, memory):
+    """One row per scheme: the ratios the issue sets targets for, the worst over the shapes."""
+    shapes, ts = shapes_of(cells), threads_of(cells)
+
+    def worst(values):
+        values = [v for v in values if v is not None]
+        return min(values) if values else None
+
+    def per_t(f):
+        return " / ".join(fmt_ratio(worst(f(n, k, t) for (n, k) in shapes)) for t in ts)
+
+    def pct_per_t(f):
+        vals = []
+        for t in ts:
+            v = worst(f(n, k, t) for (n, k) in shapes)
+            vals.append("—" if v is None else f"{100 * v:.0f}%")
+        return " / ".join(vals)
+
+    def vs(scheme, impl_scheme, impl, m):
+        return lambda n, k, t: ratio(gflops(cells.get((scheme, "qlinear", m, n, k, t, False))),
+                                     gflops(cells.get((impl_scheme, impl, m, n, k, t, False))))
+
+    def vs_best(scheme, m):
+        def f(n, k, t):
+            q = gflops(cells.get((scheme, "qlinear", m, n, k, t, False)))
+            best = [gflops(peer_record(cells, c, scheme, m, n, k, t, False)) for c, _ in PEERS]
+            best = [b for b in best if b]
+            return ratio(q, max(best)) if best else None
+        return f
+
+    def cold(scheme):
+        return lambda n, k, t: ratio((cells.get((scheme, "qlinear", 1, n, k, t, True)) or {}).get("GBps"),
+                                     memory.get(t, {}).get("GBps"))
+
+    def scaling(scheme):
+        def f(n, k, t):
+            if t != ts[0]:
+                return None
+            rs = [ratio(gflops(cells.get((scheme, "qlinear", m, n, k, ts[-1], False))),
+                        gflops(cells.get((scheme, "qlinear", m, n, k, ts[0], False)))) for m in ms_of(cells) if m >= 32]
+            return worst(rs)
+        return f
+
+    big = [m for m in ms_of(cells) if m >= 128]
+    headers = (["scheme", "M=1 ÷ ggml", "M=1 cold, of memory read"] + [f"M={m} ÷ best peer" for m in big]
+               + [f"M={m} ÷ ggml" for m in big] + [f"M={m} ÷ oneDNN s8" for m in big] + ["2 thr ÷ 1 thr, M≥32"])
+    out = ["## Summary (qlinear ÷ peer, the worst cell over the shapes; 1 thread / 2 threads)\n",
+           "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for scheme in SCHEMES:
+        if not any(key[0] == scheme and key[1] == "qlinear" for key in cells):
+            continue
+        row = [scheme, per_t(vs(scheme, scheme, "ggml", 1)) if scheme in GGUF else "—", pct_per_t(cold(scheme))]
+        row += [per_t(vs_best(scheme, m)) for m in big]
+        row += [per_t(vs(scheme, scheme, "ggml", m)) if scheme in GGUF else "—" for m in big]
+        row += [per_t(vs(scheme, "int8_per_channel", "onednn", m)) for m in big]
+        sc = worst(scaling(scheme)(n, k, ts[0]) for (n, k) in shapes)
+        row.append(fmt_ratio(sc))
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    return out
 
 
 def targets(cells, memory):
