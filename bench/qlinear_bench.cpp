@@ -107,9 +107,12 @@ std::vector<T> parse_list(const std::string& s, T (*conv)(const std::string&)) {
 
 // ---------------------------------------------------------------------------------------------
 // Caches. Google Benchmark calls a benchmark function several times (iteration estimate,
-// repetitions); data is made once and kept while consecutive benchmarks need it. Each level
-// holds one entry; replacing a level drops the levels below it first (a runner refers to its
-// weights, weights to their scheme data).
+// repetitions); data is made once and kept while consecutive benchmarks need it. The cells of
+// one scheme are registered M by M with every implementation side by side (their ratios then
+// compare runs seconds apart, which matters on a shared machine), so each implementation keeps
+// its hot weights in a slot of its own; the cold cells' > 1 GiB of copies share one slot, and
+// the runner (one cell's primitive, graph or thread pool) another. Replacing a level drops the
+// levels below it first: runner < weights < scheme data < shape data.
 
 struct Slot {
   std::string key;
@@ -121,13 +124,28 @@ struct Slot {
 };
 Slot& shape_slot() { static Slot s; return s; }
 Slot& scheme_slot() { static Slot s; return s; }
-Slot& weights_slot() { static Slot s; return s; }
+Slot& cold_slot() { static Slot s; return s; }
 Slot& runner_slot() { static Slot s; return s; }
+std::map<std::string, Slot>& hot_slots() {
+  static std::map<std::string, Slot> s;
+  return s;
+}
+/// The hot weights of implementation `impl` (one scheme and shape at a time).
+Slot& weights_slot(const std::string& impl) { return hot_slots()[impl]; }
 
-template <class T, class Make>
-T& cached(Slot& slot, const std::string& key, Make&& make, std::initializer_list<Slot*> below) {
+void drop_runner() { runner_slot().reset(); }
+void drop_weights() {
+  drop_runner();
+  cold_slot().reset();
+  for (auto& [impl, slot] : hot_slots()) slot.reset();
+}
+/// Before a cold cell's copies are made: nothing else big may stay.
+void drop_for_cold() { drop_weights(); }
+
+template <class T, class Make, class Before>
+T& cached(Slot& slot, const std::string& key, Make&& make, Before&& before) {
   if (slot.key != key || !slot.value) {
-    for (Slot* s : below) s->reset();
+    before();
     slot.reset();
     std::shared_ptr<T> v = make();
     slot.value = v;
@@ -153,7 +171,10 @@ ShapeData& shape_data(Shape s) {
     d->x = random_activations(max_m, s.k, 2000 + s.k);
     d->exact = ReferenceRows(d->w.data(), s);
     return d;
-  }, {&runner_slot(), &weights_slot(), &scheme_slot()});
+  }, [] {
+    drop_weights();
+    scheme_slot().reset();
+  });
 }
 
 /// One scheme's view of a shape: the quantized tensor (if any), the weights and activations
@@ -199,7 +220,7 @@ SchemeData& quantized_scheme(const ShapeData& sd) {
     d->x_q8 = int8_blocks(d->x, max_m, sd.shape.k, 256);
     d->ref_q8 = ReferenceRows(d->weights, sd.shape);
     return d;
-  }, {&runner_slot(), &weights_slot()});
+  }, drop_weights);
 }
 
 inline float round_bf16(float v) { return qlinear::bf16::from_float(v).to_float(); }
@@ -220,7 +241,7 @@ SchemeData& dense_scheme(const ShapeData& sd, bool bf16) {
     }
     d->ref = ReferenceRows(d->weights, sd.shape);
     return d;
-  }, {&runner_slot(), &weights_slot()});
+  }, drop_weights);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,7 +409,7 @@ void time_runner(benchmark::State& state, const Cell& cell, Runner& r, SchemeDat
 
 template <class T, class Make>
 T& runner_for(const Cell& cell, Make&& make) {
-  return cached<T>(runner_slot(), cell.name(), std::forward<Make>(make), {});
+  return cached<T>(runner_slot(), cell.name(), std::forward<Make>(make), [] {});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,15 +467,17 @@ void bench_qlinear(benchmark::State& state, Cell cell, std::string backend, bool
   ShapeData& shape = shape_data(cell.shape);
   SchemeData& sd = quantized_scheme<S>(shape);
   const auto& t = *static_cast<const QuantizedTensor<S>*>(sd.tensor.get());
-  const std::string key = backend + "/" + std::string(S::name) + "/" + cell.shape.str() + (cell.cold ? "/cold" : "");
-  auto& w = cached<QlinearWeights<B, S>>(weights_slot(), key, [&] {
+  // The quantized and the exact mode share the weights (they differ only in the context).
+  const std::string slot = std::is_same_v<B, qlinear::cpu::ReferenceBackend> ? "qlinear/reference" : "qlinear";
+  const std::string key = slot + "/" + std::string(S::name) + "/" + cell.shape.str() + (cell.cold ? "/cold" : "");
+  auto& w = cached<QlinearWeights<B, S>>(cell.cold ? cold_slot() : weights_slot(slot), key, [&] {
     auto qw = std::make_shared<QlinearWeights<B, S>>();
     qw->copies.push_back(B::upload(t));
     const std::size_t copies = cell.copies(qw->copies.front().memory_bytes());
     for (std::size_t c = 1; c < copies; ++c)
       qw->copies.push_back(B::upload(QuantizedTensor<S>::copy_of(t.bytes(), t.rows(), t.cols(), t.params())));
     return qw;
-  }, {&runner_slot()});
+  }, [&] { cell.cold ? drop_for_cold() : drop_runner(); });
   auto& r = runner_for<QlinearRunner<B, S>>(cell, [&] {
     return std::make_shared<QlinearRunner<B, S>>(cell.threads, exact, w, shape.x.data(), cell.m, cell.shape, backend);
   });
@@ -571,8 +594,8 @@ void bench_ggml(benchmark::State& state, Cell cell) {
 
   GgmlRunner* runner = nullptr;
   if (!cell.cold) {
-    auto& cands = cached<GgmlCandidates>(weights_slot(), "ggml/" + base,
-                                         [&] { return ggml_candidates(*lib, type, bytes, cell.shape); }, {&runner_slot()});
+    auto& cands = cached<GgmlCandidates>(weights_slot("ggml"), "ggml/" + base,
+                                         [&] { return ggml_candidates(*lib, type, bytes, cell.shape); }, drop_runner);
     runner = &runner_for<GgmlRunner>(cell, [&] {
       auto g = std::make_shared<GgmlRunner>();
       g->lib = lib;
@@ -584,8 +607,7 @@ void bench_ggml(benchmark::State& state, Cell cell) {
     // The cold variant uses the buffer type that was fastest hot at M=1 (found now if that cell
     // did not run), with enough copies to exceed the last-level cache.
     if (!ggml_m1_winner().count(winner_key)) {
-      runner_slot().reset();
-      weights_slot().reset();
+      drop_for_cold();
       auto cands = ggml_candidates(*lib, type, bytes, cell.shape);
       Cell hot = cell;
       hot.cold = false;
@@ -599,14 +621,14 @@ void bench_ggml(benchmark::State& state, Cell cell) {
       return;
     }
     const std::string buft_name = found->second;
-    auto& w = cached<ggml::Weights>(weights_slot(), "ggml/" + base + "/cold/" + buft_name, [&] {
+    auto& w = cached<ggml::Weights>(cold_slot(), "ggml/" + base + "/cold/" + buft_name, [&] {
       ggml::BufferType buft = lib->ggml_backend_cpu_buffer_type();
       for (ggml::BufferType b : lib->extra_buffer_types)
         if (buft_name == lib->ggml_backend_buft_name(b)) buft = b;
       const std::size_t row = lib->ggml_row_size(type, std::int64_t(cell.shape.k));
       return std::make_shared<ggml::Weights>(*lib, buft, type, bytes, cell.shape.n, cell.shape.k,
                                              cell.copies(row * cell.shape.n));
-    }, {&runner_slot()});
+    }, drop_for_cold);
     runner = &runner_for<GgmlRunner>(cell, [&] {
       auto g = std::make_shared<GgmlRunner>();
       g->lib = lib;
@@ -670,7 +692,7 @@ void bench_onednn_s8(benchmark::State& state, Cell cell) {
   SchemeData& sd = quantized_scheme<S>(shape);
   const auto& t = *static_cast<const QuantizedTensor<S>*>(sd.tensor.get());
   auto& r = runner_for<OnednnRunner<onednn::S8Matmul>>(cell, [&] {
-    weights_slot().reset();
+    if (cell.cold) drop_for_cold();
     auto o = std::make_shared<OnednnRunner<onednn::S8Matmul>>();
     const std::size_t copies = cell.copies(cell.shape.n * cell.shape.k);
     o->mm = std::make_unique<onednn::S8Matmul>(reinterpret_cast<const std::int8_t*>(t.bytes().data()),
@@ -689,7 +711,7 @@ void bench_onednn_bf16(benchmark::State& state, Cell cell) {
   ShapeData& shape = shape_data(cell.shape);
   SchemeData& sd = dense_scheme(shape, true);
   auto& r = runner_for<OnednnRunner<onednn::Bf16Matmul>>(cell, [&] {
-    weights_slot().reset();
+    if (cell.cold) drop_for_cold();
     auto o = std::make_shared<OnednnRunner<onednn::Bf16Matmul>>();
     const std::size_t copies = cell.copies(cell.shape.n * cell.shape.k * 2);
     o->mm = std::make_unique<onednn::Bf16Matmul>(shape.w.data(), cell.shape.n, cell.shape.k, cell.m, cell.threads,
@@ -722,10 +744,11 @@ struct EigenRunner final : Runner {
 void bench_eigen(benchmark::State& state, Cell cell) {
   ShapeData& shape = shape_data(cell.shape);
   SchemeData& sd = dense_scheme(shape, false);
-  auto& g = cached<eigen::F32Gemm>(weights_slot(), "eigen/" + cell.shape.str() + (cell.cold ? "/cold" : ""), [&] {
+  auto& g = cached<eigen::F32Gemm>(cell.cold ? cold_slot() : weights_slot("eigen"),
+                                   "eigen/" + cell.shape.str() + (cell.cold ? "/cold" : ""), [&] {
     return std::make_shared<eigen::F32Gemm>(shape.w.data(), cell.shape.n, cell.shape.k,
                                             cell.copies(cell.shape.n * cell.shape.k * sizeof(float)));
-  }, {&runner_slot()});
+  }, [&] { cell.cold ? drop_for_cold() : drop_runner(); });
   auto& r = runner_for<EigenRunner>(cell, [&] {
     auto e = std::make_shared<EigenRunner>();
     e->g = &g;
@@ -742,11 +765,11 @@ void bench_eigen(benchmark::State& state, Cell cell) {
 // Memory read bandwidth
 
 void bench_memory_read(benchmark::State& state, std::size_t bytes, int threads) {
-  auto& words = cached<std::vector<std::uint64_t>>(weights_slot(), "memory/" + std::to_string(bytes), [&] {
+  auto& words = cached<std::vector<std::uint64_t>>(cold_slot(), "memory/" + std::to_string(bytes), [&] {
     auto v = std::make_shared<std::vector<std::uint64_t>>(bytes / 8);
     for (std::size_t i = 0; i < v->size(); ++i) (*v)[i] = i * 0x9E3779B97F4A7C15ull;
     return v;
-  }, {&runner_slot()});
+  }, drop_for_cold);
   std::uint64_t sum = 0;
   for (auto _ : state) {
     sum += read_all(words, threads);
@@ -809,30 +832,43 @@ void add_grid(const std::string& scheme, const std::string& impl, Shape s, const
 template <class S>
 constexpr bool is_gguf = int(S::id) < 1000;
 
+/// One scheme's cells: M by M, thread count by thread count, every implementation side by
+/// side; then the cold M=1 cells the same way.
 template <class S>
 void add_scheme(Shape s, bool have_ggml) {
   const std::string name(S::name);
+  struct Impl {
+    std::string impl;
+    Fn fn;
+    bool cold;
+  };
+  std::vector<Impl> impls;
 #if QLINEAR_BENCH_HAVE_CPU_BACKEND
-  add_grid(name, "qlinear", s, [](benchmark::State& st, Cell c) {
-    bench_qlinear<qlinear::cpu::Backend, S>(st, c, "qlinear::cpu::Backend", false);
-  });
+  impls.push_back({"qlinear", [](benchmark::State& st, Cell c) {
+                     bench_qlinear<qlinear::cpu::Backend, S>(st, c, "qlinear::cpu::Backend", false);
+                   }, true});
   // The exact (f32-activation) mode, against oneDNN bf16 and Eigen: on the first shape, hot.
   if (options().exact && s == options().shapes.front())
-    for (std::size_t m : options().ms)
-      for (int t : options().threads)
-        add(Cell{name, "qlinear_exact", s, m, t, false}, [](benchmark::State& st, Cell c) {
-          bench_qlinear<qlinear::cpu::Backend, S>(st, c, "qlinear::cpu::Backend", true);
-        });
+    impls.push_back({"qlinear_exact", [](benchmark::State& st, Cell c) {
+                       bench_qlinear<qlinear::cpu::Backend, S>(st, c, "qlinear::cpu::Backend exact", true);
+                     }, false});
+#endif
+  if constexpr (is_gguf<S>)
+    if (have_ggml) impls.push_back({"ggml", [](benchmark::State& st, Cell c) { bench_ggml<S>(st, c); }, true});
+#if QLINEAR_BENCH_WITH_ONEDNN
+  if constexpr (std::is_same_v<S, qlinear::Int8PerChannel>) impls.push_back({"onednn", bench_onednn_s8, true});
 #endif
   if (options().reference)
     add(Cell{name, "qlinear_reference", s, 1, 1, false}, [](benchmark::State& st, Cell c) {
       bench_qlinear<qlinear::cpu::ReferenceBackend, S>(st, c, "qlinear::cpu::ReferenceBackend", false);
     });
-  if constexpr (is_gguf<S>)
-    if (have_ggml) add_grid(name, "ggml", s, [](benchmark::State& st, Cell c) { bench_ggml<S>(st, c); });
-#if QLINEAR_BENCH_WITH_ONEDNN
-  if constexpr (std::is_same_v<S, qlinear::Int8PerChannel>) add_grid(name, "onednn", s, bench_onednn_s8);
-#endif
+  for (std::size_t m : options().ms)
+    for (int t : options().threads)
+      for (const Impl& i : impls) add(Cell{name, i.impl, s, m, t, false}, i.fn);
+  if (std::find(options().ms.begin(), options().ms.end(), std::size_t(1)) != options().ms.end())
+    for (int t : options().threads)
+      for (const Impl& i : impls)
+        if (i.cold) add(Cell{name, i.impl, s, 1, t, true}, i.fn);
 }
 
 void register_all() {
