@@ -11,4 +11,17 @@
 #include "qlinear/backends/cpu/x86/avx512/gguf_dot.hpp"
 #include "qlinear/backends/cpu/x86/avx512/quantize_q8.hpp"
 #include "qlinear/backends/cpu/x86/avx512_vnni/gguf_dot.hpp"
+// qlinear's own schemes (int8, int4): integer path
+#include "qlinear/backends/cpu/x86/avx2/own_int.hpp"
+#include "qlinear/backends/cpu/x86/avx512/own_int.hpp"
+#include "qlinear/backends/cpu/x86/avx512/quantize_own.hpp"
+#include "qlinear/backends/cpu/x86/avx512_vnni/own_int.hpp"
+// AMX: packed layouts (tile order) and their kernels
+#include "qlinear/backends/cpu/x86/amx/int4.hpp"
+#include "qlinear/backends/cpu/x86/amx/int8.hpp"
+#include "qlinear/backends/cpu/x86/amx/q32.hpp"
+// exact path: f32 tiles and weight-row dequantizers
+#include "qlinear/backends/cpu/x86/avx2/f32_tile.hpp"
+#include "qlinear/backends/cpu/x86/avx512/dequantize.hpp"
+#include "qlinear/backends/cpu/x86/avx512/f32_tile.hpp"
 #endif
