@@ -190,8 +190,10 @@ TYPED_TEST(X86GgufDot, OddShapesMatchTheScalarLevel) {
   for (Isa level : levels) {
     // Every row length, at small M (the GEMV kernels) and N around the micro-kernels' widths.
     for (std::size_t k : lengths<S>())
-      for (std::size_t m : {1, 2, 3, 4})
-        check_tile<S>(level, {m, 5, k, 0, 0}, seed++, seed % 2 == 0, true, false);
+      for (std::size_t m : {1, 2, 3, 4}) {
+        check_tile<S>(level, {m, 5, k, 0, 0}, seed, seed % 2 == 0, true, false);
+        ++seed;
+      }
     // M around the large-M kernels (6 × 2 at AVX-512, 4 × 1 at AVX2) and their remainders,
     // with offsets, every epilogue.
     const std::size_t k = lengths<S>()[S::block_elems == 32 ? 6 : 1];

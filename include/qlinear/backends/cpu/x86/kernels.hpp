@@ -19,6 +19,7 @@
 // AMX: packed layouts (tile order) and their kernels
 #include "qlinear/backends/cpu/x86/amx/int4.hpp"
 #include "qlinear/backends/cpu/x86/amx/int8.hpp"
+#include "qlinear/backends/cpu/x86/amx/kquants.hpp"
 #include "qlinear/backends/cpu/x86/amx/q32.hpp"
 // exact path: f32 tiles and weight-row dequantizers
 #include "qlinear/backends/cpu/x86/avx2/f32_tile.hpp"

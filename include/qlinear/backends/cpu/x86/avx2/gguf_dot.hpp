@@ -17,6 +17,13 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 
+// g++ 12 warns about the undefined upper halves its own AVX-512 cast intrinsics leave (PR105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace qlinear::cpu::avx2 {
 
 #define QLINEAR_X86_FN QLINEAR_TARGET_AVX2 inline __attribute__((always_inline))
@@ -52,5 +59,9 @@ struct DotTile<S, Isa::avx2> {
 };
 
 }  // namespace qlinear::cpu
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #endif

@@ -16,6 +16,12 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace qlinear::cpu::avx2::q8 {
 
 QLINEAR_AVX2_FN float hmax(__m256 v) {
@@ -186,5 +192,9 @@ struct QuantizeActivations<A, Isa::avx2> {
 };
 
 }  // namespace qlinear::cpu
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #endif

@@ -20,7 +20,9 @@ using vi = __m256i;
 using vf = __m256;
 /// Signs to apply to activations: the signed values themselves (vpsignb).
 using sgn = __m256i;
+/// Eight int16 scales, in both 128-bit lanes.
 using s8x = __m256i;
+/// Sixteen int16 scales: words 0-7 in both lanes of lo, 8-15 in both lanes of hi.
 struct s16x {
   __m256i lo, hi;
 };
@@ -29,6 +31,7 @@ struct fx16 {
 };
 
 inline constexpr int kBytes = 32;
+inline constexpr int kQuad = 2;
 inline constexpr bool kVnni = false;
 
 QLINEAR_AVX2_FN vi zero() { return _mm256_setzero_si256(); }
@@ -36,8 +39,10 @@ QLINEAR_AVX2_FN vf zero_f() { return _mm256_setzero_ps(); }
 QLINEAR_AVX2_FN vi set1_8(int x) { return _mm256_set1_epi8(char(x)); }
 QLINEAR_AVX2_FN vi set1_16(int x) { return _mm256_set1_epi16(short(x)); }
 QLINEAR_AVX2_FN vf set1_f(float x) { return _mm256_set1_ps(x); }
+QLINEAR_AVX2_FN vf bcast_lane0(__m128 x) { return _mm256_broadcastss_ps(x); }
 QLINEAR_AVX2_FN vi load(const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 QLINEAR_AVX2_FN vi and_(vi a, vi b) { return _mm256_and_si256(a, b); }
+QLINEAR_AVX2_FN vi srli4(vi a) { return _mm256_srli_epi16(a, 4); }
 QLINEAR_AVX2_FN vi or_(vi a, vi b) { return _mm256_or_si256(a, b); }
 QLINEAR_AVX2_FN vi xor_(vi a, vi b) { return _mm256_xor_si256(a, b); }
 QLINEAR_AVX2_FN vi add8(vi a, vi b) { return _mm256_add_epi8(a, b); }
@@ -77,6 +82,23 @@ QLINEAR_AVX2_FN vi dot_corr(vi corr, vi u, vi s) {
 QLINEAR_AVX2_FN sgn sign_of(vi x) { return x; }
 QLINEAR_AVX2_FN vi apply_sign(vi a, sgn s) { return _mm256_sign_epi8(a, s); }
 QLINEAR_AVX2_FN vi abs8(vi x) { return _mm256_abs_epi8(x); }
+QLINEAR_AVX2_FN vi dot2(vi u0, vi s0, vi u1, vi s1) {
+  return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u0, s0), _mm256_maddubs_epi16(u1, s1)),
+                           _mm256_set1_epi16(1));
+}
+QLINEAR_AVX2_FN vi make_corr2(vi s0, vi s1, int c) {
+  const vi vc = _mm256_set1_epi8(char(c));
+  return _mm256_add_epi16(_mm256_maddubs_epi16(vc, s0), _mm256_maddubs_epi16(vc, s1));
+}
+QLINEAR_AVX2_FN vi dot2_corr(vi corr, vi u0, vi s0, vi u1, vi s1) {
+  const vi p = _mm256_add_epi16(_mm256_maddubs_epi16(u0, s0), _mm256_maddubs_epi16(u1, s1));
+  return _mm256_madd_epi16(_mm256_sub_epi16(p, corr), _mm256_set1_epi16(1));
+}
+QLINEAR_AVX2_FN vi dot2_signed(vi u0, vi s0, vi u1, vi s1) {
+  const vi one = _mm256_set1_epi16(1);
+  return _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(u0, s0), one),
+                          _mm256_madd_epi16(_mm256_maddubs_epi16(u1, s1), one));
+}
 
 // ---- 32-element blocks, one per vector (p1 is not read) ----
 QLINEAR_AVX2_FN vi u4_blocks(const std::uint8_t* p0, const std::uint8_t*) {
@@ -91,9 +113,6 @@ QLINEAR_AVX2_FN vi bytes_from_bits(std::uint32_t bits) {
   vi x = _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)), shuf);
   const vi bit = _mm256_set1_epi64x(0x8040201008040201);
   return _mm256_cmpeq_epi8(_mm256_and_si256(x, bit), bit);
-}
-QLINEAR_AVX2_FN vi add16_bits(vi x, std::uint32_t qh0, std::uint32_t) {
-  return _mm256_or_si256(x, _mm256_and_si256(bytes_from_bits(qh0), _mm256_set1_epi8(16)));
 }
 QLINEAR_AVX2_FN __m256 gather_f16(const std::uint8_t* base, int stride, int n) {
   const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
@@ -110,14 +129,53 @@ QLINEAR_AVX2_FN __m256 gather_f16(const std::uint8_t* base, int stride, int n) {
   return _mm256_cvtph_ps(h);
 }
 
-// ---- k-quant super-blocks (v = 0..7: elements [32v, 32v + 32)) ----
+QLINEAR_AVX2_FN vi quad_nibbles(const std::uint8_t* p, int stride, int n) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + (n > 1 ? stride : 0)));
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
+}
+QLINEAR_AVX2_FN vi quad_act(const std::uint8_t* p, int stride, int n, int half) {
+  const std::uint8_t* q = p + 16 * half;
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  const __m128i b = n > 1 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + stride)) : _mm_setzero_si128();
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
+}
+/// A group's 8 qh words; per 128-bit lane (two quads of two blocks): quad 2l: low halves of its
+/// two blocks then quad 2l+1's, then the high halves.
+QLINEAR_AVX2_FN __m256i quad_bits(const std::uint8_t* qh, int stride, int n) {
+  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
+  __m256i g;
+  if (n >= 8) {
+    g = _mm256_i32gather_epi32(reinterpret_cast<const int*>(qh), idx, 1);
+  } else {
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    g = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), reinterpret_cast<const int*>(qh), idx, mask, 1);
+  }
+  const __m256i shuf = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,  //
+                                        0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  return _mm256_shuffle_epi8(g, shuf);
+}
+QLINEAR_AVX2_FN vi quad_add16(vi x, __m256i bits, int q, int h) {
+  // quad q: lane q / 2, dword (q % 2) + 2h.
+  const __m128i lane = q / 2 ? _mm256_extracti128_si256(bits, 1) : _mm256_castsi256_si128(bits);
+  const int d = q % 2 + 2 * h;
+  const std::uint32_t m = std::uint32_t(d == 0 ? _mm_cvtsi128_si32(lane)
+                                        : d == 1 ? _mm_extract_epi32(lane, 1)
+                                        : d == 2 ? _mm_extract_epi32(lane, 2)
+                                                 : _mm_extract_epi32(lane, 3));
+  return _mm256_or_si256(x, _mm256_and_si256(bytes_from_bits(m), _mm256_set1_epi8(16)));
+}
+
+// ---- k-quant super-blocks (v = 0..7: elements [32v, 32v + 32), sub-block v) ----
+QLINEAR_AVX2_FN constexpr int k4_sub(int v, int) { return v; }
 QLINEAR_AVX2_FN vi u4_k(const std::uint8_t* qs, int v) {
   vi x = load(qs + 32 * (v / 2));
   if (v % 2) x = _mm256_srli_epi16(x, 4);
   return _mm256_and_si256(x, _mm256_set1_epi8(0x0F));
 }
-QLINEAR_AVX2_FN vi add_hbit(vi x, const std::uint8_t* h32, int v, int add) {
-  const vi bit = _mm256_set1_epi8(char(1 << v));
+QLINEAR_AVX2_FN vi k4_act(const std::uint8_t* qs, int v) { return load(qs + 32 * v); }
+QLINEAR_AVX2_FN vi add_hbit(vi x, const std::uint8_t* h32, int s0, int, int add) {
+  const vi bit = _mm256_set1_epi8(char(1 << s0));
   const vi set = _mm256_cmpeq_epi8(_mm256_and_si256(load(h32), bit), bit);
   return _mm256_add_epi8(x, _mm256_and_si256(set, _mm256_set1_epi8(char(add))));
 }
@@ -148,32 +206,34 @@ QLINEAR_AVX2_FN sgn iq4_sign(vi nib) {
 }
 
 // ---- scales ----
-QLINEAR_AVX2_FN s8x s8_from_u8(const std::uint8_t* p) {
-  const __m256i t = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_or_si256(t, _mm256_slli_epi32(t, 16));
+QLINEAR_AVX2_FN s8x s8_words(__m128i w) { return _mm256_broadcastsi128_si256(w); }
+QLINEAR_AVX2_FN s16x s16_words(__m256i w) {
+  return {_mm256_permute2x128_si256(w, w, 0x00), _mm256_permute2x128_si256(w, w, 0x11)};
 }
-QLINEAR_AVX2_FN s8x s8_from_i8(const std::int8_t* p) {
-  const __m256i t = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_or_si256(_mm256_and_si256(t, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(t, 16));
+/// Every dword holds scale s0 twice (the vector is one 32-element sub-block).
+QLINEAR_AVX2_FN vi pat32(s8x s, int s0, int) {
+  const vi idx = _mm256_set1_epi16(short(0x0100 * (2 * s0 + 1) + 2 * s0));
+  return _mm256_shuffle_epi8(s, idx);
 }
-QLINEAR_AVX2_FN s16x s16_from_i8(const std::int8_t* p) { return {s8_from_i8(p), s8_from_i8(p + 8)}; }
-QLINEAR_AVX2_FN s16x s16_from_lo4(const std::uint8_t* p) {
-  const __m256i m = _mm256_set1_epi32(0x0F);
-  const __m256i a = _mm256_and_si256(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))), m);
-  const __m256i b =
-      _mm256_and_si256(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8))), m);
-  return {_mm256_or_si256(a, _mm256_slli_epi32(a, 16)), _mm256_or_si256(b, _mm256_slli_epi32(b, 16))};
-}
-QLINEAR_AVX2_FN vi pat32(s8x s, int v) { return _mm256_permutevar8x32_epi32(s, _mm256_set1_epi32(v)); }
+/// Lane 0 takes scale 2v, lane 1 scale 2v + 1.
 QLINEAR_AVX2_FN vi pat16(s16x s, int v) {
-  const int a = 2 * (v % 4), b = a + 1;
-  return _mm256_permutevar8x32_epi32(v < 4 ? s.lo : s.hi, _mm256_setr_epi32(a, a, a, a, b, b, b, b));
+  const int a = (2 * v) % 8, b = a + 1;
+  const vi idx = _mm256_setr_epi16(short(0x0100 * (2 * a + 1) + 2 * a), short(0x0100 * (2 * a + 1) + 2 * a),
+                                   short(0x0100 * (2 * a + 1) + 2 * a), short(0x0100 * (2 * a + 1) + 2 * a),
+                                   short(0x0100 * (2 * a + 1) + 2 * a), short(0x0100 * (2 * a + 1) + 2 * a),
+                                   short(0x0100 * (2 * a + 1) + 2 * a), short(0x0100 * (2 * a + 1) + 2 * a),
+                                   short(0x0100 * (2 * b + 1) + 2 * b), short(0x0100 * (2 * b + 1) + 2 * b),
+                                   short(0x0100 * (2 * b + 1) + 2 * b), short(0x0100 * (2 * b + 1) + 2 * b),
+                                   short(0x0100 * (2 * b + 1) + 2 * b), short(0x0100 * (2 * b + 1) + 2 * b),
+                                   short(0x0100 * (2 * b + 1) + 2 * b), short(0x0100 * (2 * b + 1) + 2 * b));
+  return _mm256_shuffle_epi8(v < 4 ? s.lo : s.hi, idx);
 }
 QLINEAR_AVX2_FN vf patf(__m256 d8, int v) { return _mm256_permutevar8x32_ps(d8, _mm256_set1_epi32(v)); }
-QLINEAR_AVX2_FN vi negsc_words(const std::int8_t* p, int c) {
-  const __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_mullo_epi16(w, _mm256_set1_epi16(short(-c)));
+/// The float scales of quad q's two blocks, one per 128-bit lane.
+QLINEAR_AVX2_FN vf patq(__m256 d8, int q) {
+  return _mm256_permutevar8x32_ps(d8, _mm256_setr_epi32(2 * q, 2 * q, 2 * q, 2 * q, 2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1));
 }
+QLINEAR_AVX2_FN vi negsc_words(__m256i w, int c) { return _mm256_mullo_epi16(w, _mm256_set1_epi16(short(-c))); }
 QLINEAR_AVX2_FN vi words16(const std::uint8_t* p) { return load(p); }
 
 // ---- float side terms ----

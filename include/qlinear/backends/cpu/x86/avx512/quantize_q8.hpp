@@ -21,6 +21,12 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace qlinear::cpu::avx512::q8 {
 
 /// Largest |x| over k values, and whether all of them are finite.
@@ -153,5 +159,9 @@ struct QuantizeActivations<A, Isa::avx512> {
 };
 
 }  // namespace qlinear::cpu
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #endif

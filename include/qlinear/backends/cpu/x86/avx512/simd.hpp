@@ -26,14 +26,16 @@ using vi = __m512i;
 using vf = __m512;
 /// Signs to apply to activations (the sign trick): one bit per int8 lane.
 using sgn = __mmask64;
-/// Eight word-pair scales (one per 32 elements of a group).
-using s8x = __m256i;
-/// Sixteen word-pair scales (one per 16 elements of a group).
-using s16x = __m512i;
+/// Eight int16 scales (one per 32 elements of a group), as words of an xmm.
+using s8x = __m128i;
+/// Sixteen int16 scales (one per 16 elements of a group), as words of a ymm.
+using s16x = __m256i;
 /// Sixteen floats (one per 16 elements of a group).
 using fx16 = __m512;
 
 inline constexpr int kBytes = 64;
+/// 32-element blocks of a "quad": one block per 128-bit lane (see quad_nibbles).
+inline constexpr int kQuad = 4;
 /// Whether dot_u8s8 / dot_corr are exact for unsigned operands above 127 (VNNI's vpdpbusd
 /// accumulates in int32; vpmaddubsw saturates its int16 pair sums).
 inline constexpr bool kVnni = false;
@@ -44,8 +46,10 @@ QLINEAR_AVX512_FN vf zero_f() { return _mm512_setzero_ps(); }
 QLINEAR_AVX512_FN vi set1_8(int x) { return _mm512_set1_epi8(char(x)); }
 QLINEAR_AVX512_FN vi set1_16(int x) { return _mm512_set1_epi16(short(x)); }
 QLINEAR_AVX512_FN vf set1_f(float x) { return _mm512_set1_ps(x); }
+QLINEAR_AVX512_FN vf bcast_lane0(__m128 x) { return _mm512_broadcastss_ps(x); }
 QLINEAR_AVX512_FN vi load(const void* p) { return _mm512_loadu_si512(p); }
 QLINEAR_AVX512_FN vi and_(vi a, vi b) { return _mm512_and_si512(a, b); }
+QLINEAR_AVX512_FN vi srli4(vi a) { return _mm512_srli_epi16(a, 4); }
 QLINEAR_AVX512_FN vi or_(vi a, vi b) { return _mm512_or_si512(a, b); }
 QLINEAR_AVX512_FN vi xor_(vi a, vi b) { return _mm512_xor_si512(a, b); }
 QLINEAR_AVX512_FN vi add8(vi a, vi b) { return _mm512_add_epi8(a, b); }
@@ -88,6 +92,26 @@ QLINEAR_AVX512_FN vi dot_corr(vi corr, vi u, vi s) {
 QLINEAR_AVX512_FN sgn sign_of(vi x) { return _mm512_movepi8_mask(x); }
 QLINEAR_AVX512_FN vi apply_sign(vi a, sgn s) { return _mm512_mask_sub_epi8(a, s, _mm512_setzero_si512(), a); }
 QLINEAR_AVX512_FN vi abs8(vi x) { return _mm512_abs_epi8(x); }
+/// Two-vector dots into one int32 vector (a quad's low and high halves): Σ u·s over both, and
+/// the same minus c·Σs given corr = make_corr2(s_lo, s_hi, c) (here u ≤ 31: the int16 sums of
+/// both halves fit), and for signed-trick operands (u ≤ 127: one vpmaddwd per half).
+QLINEAR_AVX512_FN vi dot2(vi u0, vi s0, vi u1, vi s1) {
+  return _mm512_madd_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(u0, s0), _mm512_maddubs_epi16(u1, s1)),
+                           _mm512_set1_epi16(1));
+}
+QLINEAR_AVX512_FN vi make_corr2(vi s0, vi s1, int c) {
+  const vi vc = _mm512_set1_epi8(char(c));
+  return _mm512_add_epi16(_mm512_maddubs_epi16(vc, s0), _mm512_maddubs_epi16(vc, s1));
+}
+QLINEAR_AVX512_FN vi dot2_corr(vi corr, vi u0, vi s0, vi u1, vi s1) {
+  const vi p = _mm512_add_epi16(_mm512_maddubs_epi16(u0, s0), _mm512_maddubs_epi16(u1, s1));
+  return _mm512_madd_epi16(_mm512_sub_epi16(p, corr), _mm512_set1_epi16(1));
+}
+QLINEAR_AVX512_FN vi dot2_signed(vi u0, vi s0, vi u1, vi s1) {
+  const vi one = _mm512_set1_epi16(1);
+  return _mm512_add_epi32(_mm512_madd_epi16(_mm512_maddubs_epi16(u0, s0), one),
+                          _mm512_madd_epi16(_mm512_maddubs_epi16(u1, s1), one));
+}
 
 // ---- 32-element blocks, two per vector ----
 /// Nibbles of two Q4_0-order blocks (element j in the low nibble of byte j, element j+16 in the
@@ -108,11 +132,6 @@ QLINEAR_AVX512_FN vi i8_blocks(const std::uint8_t* p0, const std::uint8_t* p1) {
 QLINEAR_AVX512_FN vi i8_block_lo(const std::uint8_t* p0) {
   return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0)));
 }
-/// x + 16 where bit j of (qh0 | qh1 << 32) is set (Q5_0 / Q5_1 fifth bits).
-QLINEAR_AVX512_FN vi add16_bits(vi x, std::uint32_t qh0, std::uint32_t qh1) {
-  const __mmask64 k = _cvtu64_mask64(std::uint64_t(qh0) | (std::uint64_t(qh1) << 32));
-  return _mm512_mask_add_epi8(x, k, x, _mm512_set1_epi8(16));
-}
 /// n (≤ 8) f16 values at base, base + stride, ... as floats; lanes from n on are 0 (and unread).
 QLINEAR_AVX512_FN __m256 gather_f16(const std::uint8_t* base, int stride, int n) {
   const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
@@ -122,23 +141,72 @@ QLINEAR_AVX512_FN __m256 gather_f16(const std::uint8_t* base, int stride, int n)
   return _mm256_cvtph_ps(_mm256_cvtepi32_epi16(g));
 }
 
+/// The 16-byte nibble arrays of the blocks of a quad (n ≤ 4 present; the rest repeat the
+/// first, so nothing past the row is read), one per 128-bit lane: low nibbles are elements
+/// 0-15 of each block, high nibbles 16-31.
+QLINEAR_AVX512_FN vi quad_nibbles(const std::uint8_t* p, int stride, int n) {
+  const __m128i* b = reinterpret_cast<const __m128i*>(p);
+  auto at = [&](int k) QLINEAR_TARGET_AVX512 __attribute__((always_inline)) {
+    return reinterpret_cast<const __m128i*>(p + (k < n ? k * stride : 0));
+  };
+  vi x = _mm512_castsi128_si512(_mm_loadu_si128(b));
+  x = _mm512_inserti32x4(x, _mm_loadu_si128(at(1)), 1);
+  x = _mm512_inserti32x4(x, _mm_loadu_si128(at(2)), 2);
+  return _mm512_inserti32x4(x, _mm_loadu_si128(at(3)), 3);
+}
+/// Activations of a quad: bytes [16·half, 16·half + 16) of each block's 32 (zero for the blocks
+/// from n on), one block per 128-bit lane.
+QLINEAR_AVX512_FN vi quad_act(const std::uint8_t* p, int stride, int n, int half) {
+  const std::uint8_t* q = p + 16 * half;
+  const __m128i z = _mm_setzero_si128();
+  auto at = [&](int k) QLINEAR_TARGET_AVX512 __attribute__((always_inline)) {
+    return k < n ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + k * stride)) : z;
+  };
+  vi x = _mm512_castsi128_si512(at(0));
+  x = _mm512_inserti32x4(x, at(1), 1);
+  x = _mm512_inserti32x4(x, at(2), 2);
+  return _mm512_inserti32x4(x, at(3), 3);
+}
+/// The fifth bits of a group's 8 Q5 blocks (their qh words, gathered), arranged so that
+/// quad_add16 can take a quad's half with one move: per 128-bit lane (a quad), the low 16 bits
+/// of each block's qh, then the high 16 bits.
+QLINEAR_AVX512_FN __m256i quad_bits(const std::uint8_t* qh, int stride, int n) {
+  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
+  const __m256i g = n >= 8 ? _mm256_i32gather_epi32(reinterpret_cast<const int*>(qh), idx, 1)
+                           : _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), __mmask8((1u << n) - 1), idx,
+                                                          reinterpret_cast<const int*>(qh), 1);
+  const __m256i shuf = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,  //
+                                        0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  return _mm256_shuffle_epi8(g, shuf);
+}
+/// x + 16 where the fifth bit of quad q's elements (half h: elements 0-15 or 16-31) is set.
+QLINEAR_AVX512_FN vi quad_add16(vi x, __m256i bits, int q, int h) {
+  const __m128i lane = q ? _mm256_extracti128_si256(bits, 1) : _mm256_castsi256_si128(bits);
+  const std::uint64_t m = std::uint64_t(h ? _mm_extract_epi64(lane, 1) : _mm_cvtsi128_si64(lane));
+  return _mm512_mask_add_epi8(x, _cvtu64_mask64(m), x, _mm512_set1_epi8(16));
+}
+
 // ---- k-quant super-blocks (v = 0..3: elements [64v, 64v + 64)) ----
-/// Q4_K / Q5_K nibbles: 32-byte chunk c holds elements 64c + l (low) and 64c + 32 + l (high).
+/// Q4_K / Q5_K nibbles. 32-byte chunk j holds 32-element sub-blocks 2j (low nibbles) and 2j+1
+/// (high). Vector v = 2c + h takes the low (h = 0) or high (h = 1) nibbles of chunks 2c, 2c+1
+/// (one 64-byte load): sub-blocks k4_sub(v, 0) and k4_sub(v, 1); k4_act loads the activations
+/// in that order.
+QLINEAR_AVX512_FN constexpr int k4_sub(int v, int part) { return 4 * (v / 2) + v % 2 + 2 * part; }
 QLINEAR_AVX512_FN vi u4_k(const std::uint8_t* qs, int v) {
-  vi x = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * v)));
-  x = _mm512_mask_srli_epi16(x, 0xFFFF0000u, x, 4);
+  vi x = _mm512_loadu_si512(qs + 64 * (v / 2));
+  if (v % 2) x = _mm512_srli_epi16(x, 4);
   return _mm512_and_si512(x, _mm512_set1_epi8(0x0F));
 }
-/// Which bit of a 32-byte high-bit array (Q5_K qh, Q3_K hmask) belongs to vector v: bit 2v for
-/// its first 32 elements, 2v + 1 for the rest.
-QLINEAR_AVX512_FN vi hbit_select(int v) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi8(char(1 << (2 * v)))),
-                            _mm256_set1_epi8(char(1 << (2 * v + 1))), 1);
+QLINEAR_AVX512_FN vi k4_act(const std::uint8_t* qs, int v) {
+  return i8_blocks(qs + 32 * k4_sub(v, 0), qs + 32 * k4_sub(v, 1));
 }
-/// x + add where the vector's bit of the high-bit array h32 is set.
-QLINEAR_AVX512_FN vi add_hbit(vi x, const std::uint8_t* h32, int v, int add) {
+/// x + add where bit s0 (first 32 elements) / s1 (the rest) of the 32-byte high-bit array h32
+/// (Q5_K qh, Q3_K hmask: bit b of byte l belongs to element 32b + l) is set.
+QLINEAR_AVX512_FN vi add_hbit(vi x, const std::uint8_t* h32, int s0, int s1, int add) {
   const vi h = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h32)));
-  return _mm512_mask_add_epi8(x, _mm512_test_epi8_mask(h, hbit_select(v)), x, _mm512_set1_epi8(char(add)));
+  const vi bits = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi8(char(1 << s0))),
+                                     _mm256_set1_epi8(char(1 << s1)), 1);
+  return _mm512_mask_add_epi8(x, _mm512_test_epi8_mask(h, bits), x, _mm512_set1_epi8(char(add)));
 }
 /// Q2_K / Q3_K crumbs: 32-byte chunk kk holds elements 128kk + 32j + l at bits 2j of byte l.
 QLINEAR_AVX512_FN vi u2_k(const std::uint8_t* qs, int v) {
@@ -173,45 +241,37 @@ QLINEAR_AVX512_FN vi lut16(vi table, vi idx) { return _mm512_shuffle_epi8(table,
 QLINEAR_AVX512_FN sgn iq4_sign(vi nib) { return _mm512_cmplt_epu8_mask(nib, _mm512_set1_epi8(8)); }
 
 // ---- scales ----
-/// Eight unsigned / signed byte scales as word-pair dwords.
-QLINEAR_AVX512_FN s8x s8_from_u8(const std::uint8_t* p) {
-  const __m256i t = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_or_si256(t, _mm256_slli_epi32(t, 16));
+/// Eight scales from int16 words / sixteen from int16 words.
+QLINEAR_AVX512_FN s8x s8_words(__m128i w) { return w; }
+QLINEAR_AVX512_FN s16x s16_words(__m256i w) { return w; }
+/// The multiplier of vector v for vpmaddwd / vpdpwssd: every dword of its first 32 elements
+/// holds scale s0 twice, of the rest scale s1 (the 32-element sub-blocks the vector covers).
+QLINEAR_AVX512_FN vi pat32(s8x s, int s0, int s1) {
+  const vi idx = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(short(s0))), _mm256_set1_epi16(short(s1)), 1);
+  return _mm512_permutexvar_epi16(idx, _mm512_castsi128_si512(s));
 }
-QLINEAR_AVX512_FN s8x s8_from_i8(const std::int8_t* p) {
-  const __m256i t = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_or_si256(_mm256_and_si256(t, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(t, 16));
-}
-/// Sixteen signed byte scales as word-pair dwords.
-QLINEAR_AVX512_FN s16x s16_from_i8(const std::int8_t* p) {
-  const vi t = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm512_or_si512(_mm512_and_si512(t, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(t, 16));
-}
-/// Sixteen scales from the low nibbles of 16 bytes (Q2_K), as word-pair dwords.
-QLINEAR_AVX512_FN s16x s16_from_lo4(const std::uint8_t* p) {
-  const vi t = _mm512_and_si512(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
-                                _mm512_set1_epi32(0x0F));
-  return _mm512_or_si512(t, _mm512_slli_epi32(t, 16));
-}
-/// The scales of vector v: 32-element sub-blocks (2v, 2v+1) / 16-element ones (4v .. 4v+3).
-QLINEAR_AVX512_FN vi pat32(s8x s, int v) {
-  const vi idx = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * v)), _mm256_set1_epi32(2 * v + 1), 1);
-  return _mm512_permutexvar_epi32(idx, _mm512_castsi256_si512(s));
-}
+/// The same for 16-element sub-blocks, in order: 128-bit lane k takes scale 4v + k.
 QLINEAR_AVX512_FN vi pat16(s16x s, int v) {
-  const vi idx = _mm512_setr_epi32(4 * v, 4 * v, 4 * v, 4 * v, 4 * v + 1, 4 * v + 1, 4 * v + 1, 4 * v + 1, 4 * v + 2,
-                                   4 * v + 2, 4 * v + 2, 4 * v + 2, 4 * v + 3, 4 * v + 3, 4 * v + 3, 4 * v + 3);
-  return _mm512_permutexvar_epi32(idx, s);
+  const vi idx = _mm512_setr_epi64(0x0001000100010001ll * (4 * v), 0x0001000100010001ll * (4 * v),
+                                   0x0001000100010001ll * (4 * v + 1), 0x0001000100010001ll * (4 * v + 1),
+                                   0x0001000100010001ll * (4 * v + 2), 0x0001000100010001ll * (4 * v + 2),
+                                   0x0001000100010001ll * (4 * v + 3), 0x0001000100010001ll * (4 * v + 3));
+  return _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(s));
 }
 /// The float scales of the two blocks of vector v, from one per block.
 QLINEAR_AVX512_FN vf patf(__m256 d8, int v) {
   const vi idx = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * v)), _mm256_set1_epi32(2 * v + 1), 1);
   return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(d8));
 }
-/// 16 int8 scales times -c as int16 words (for the correction Σ sc·(-c)·bsum), and 16 int16
-/// block sums, each in the first 256 bits of a vector (the rest zero).
-QLINEAR_AVX512_FN vi negsc_words(const std::int8_t* p, int c) {
-  const __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+/// The float scales of quad q's blocks, one per 128-bit lane.
+QLINEAR_AVX512_FN vf patq(__m256 d8, int q) {
+  const vi idx = _mm512_setr_epi32(4 * q, 4 * q, 4 * q, 4 * q, 4 * q + 1, 4 * q + 1, 4 * q + 1, 4 * q + 1, 4 * q + 2,
+                                   4 * q + 2, 4 * q + 2, 4 * q + 2, 4 * q + 3, 4 * q + 3, 4 * q + 3, 4 * q + 3);
+  return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(d8));
+}
+/// 16 int16 scales times -c (for the correction Σ sc·(-c)·bsum), and 16 int16 block sums,
+/// each in the first 256 bits of a vector (the rest zero).
+QLINEAR_AVX512_FN vi negsc_words(__m256i w, int c) {
   return _mm512_zextsi256_si512(_mm256_mullo_epi16(w, _mm256_set1_epi16(short(-c))));
 }
 QLINEAR_AVX512_FN vi words16(const std::uint8_t* p) {

@@ -23,6 +23,18 @@ QLINEAR_AVX512_VNNI_FN vi make_corr(vi a, int c) {
   return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(c)), a));
 }
 QLINEAR_AVX512_VNNI_FN vi dot_corr(vi corr, vi u, vi s) { return _mm512_dpbusd_epi32(corr, u, s); }
+QLINEAR_AVX512_VNNI_FN vi dot2(vi u0, vi s0, vi u1, vi s1) {
+  return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), u0, s0), u1, s1);
+}
+QLINEAR_AVX512_VNNI_FN vi make_corr2(vi s0, vi s1, int c) {
+  const vi vc = _mm512_set1_epi8(char(c));
+  return _mm512_sub_epi32(_mm512_setzero_si512(),
+                          _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), vc, s0), vc, s1));
+}
+QLINEAR_AVX512_VNNI_FN vi dot2_corr(vi corr, vi u0, vi s0, vi u1, vi s1) {
+  return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(corr, u0, s0), u1, s1);
+}
+QLINEAR_AVX512_VNNI_FN vi dot2_signed(vi u0, vi s0, vi u1, vi s1) { return dot2(u0, s0, u1, s1); }
 
 }  // namespace qlinear::cpu::avx512_vnni::simd
 
