@@ -2,7 +2,16 @@
 // AArch64 kernels of cpu::Backend, one header per (ISA, kernel family): NEON, dotprod, i8mm.
 // Each defines specialisations of the primary templates in kernel_contract.hpp for its level,
 // in namespace qlinear::cpu::<isa>, with functions marked by that level's target attribute.
+//  - neon_quantize.hpp: QuantizeActivations<Q8_0 | Q8_1 | Q8_K, neon> (the higher levels select it);
+//  - neon_dot.hpp, dotprod_dot.hpp, i8mm_dot.hpp: DotTile<S, level> for every GGUF weight
+//    scheme (decoders shared from neon_decode.hpp, tile loops from tile_driver.hpp);
+//  - neon_exact.hpp: F32Tile<neon> and DequantizeRows<S, neon> for the exact path.
 
 #if defined(__aarch64__)  // empty on other architectures
+#include "qlinear/backends/cpu/arm/dotprod_dot.hpp"
+#include "qlinear/backends/cpu/arm/i8mm_dot.hpp"
+#include "qlinear/backends/cpu/arm/neon_dot.hpp"
+#include "qlinear/backends/cpu/arm/neon_exact.hpp"
+#include "qlinear/backends/cpu/arm/neon_quantize.hpp"
 #include "qlinear/backends/cpu/arm/target.hpp"
 #endif
