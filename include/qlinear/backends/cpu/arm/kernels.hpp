@@ -3,8 +3,9 @@
 // Each defines specialisations of the primary templates in kernel_contract.hpp for its level,
 // in namespace qlinear::cpu::<isa>, with functions marked by that level's target attribute.
 //  - neon_quantize.hpp: QuantizeActivations<Q8_0 | Q8_1 | Q8_K, neon> (the higher levels select it);
-//  - neon_dot.hpp, dotprod_dot.hpp, i8mm_dot.hpp: DotTile<S, level> for every GGUF weight
-//    scheme (decoders shared from neon_decode.hpp, tile loops from tile_driver.hpp);
+//  - neon_dot.hpp, dotprod_dot.hpp: DotTile<S, level> for every GGUF weight scheme; i8mm_dot.hpp:
+//    SMMLA pair tiles for the 32-weight-block schemes (decoders shared from neon_decode.hpp,
+//    tile loops from tile_driver.hpp);
 //  - neon_exact.hpp: F32Tile<neon> and DequantizeRows<S, neon> for the exact path.
 
 #if defined(__aarch64__)  // empty on other architectures

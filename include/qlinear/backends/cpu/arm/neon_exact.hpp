@@ -35,20 +35,30 @@ template <int RI, int RJ>
 QLINEAR_TARGET_NEON inline void f32_block(const F32TileArgs& t, std::size_t i, std::size_t j) {
   const float* x[RI];
   const float* w[RJ];
+  QLINEAR_ARM_UNROLL
   for (int r = 0; r < RI; ++r) x[r] = t.x + (i + std::size_t(r)) * t.ldx;
+  QLINEAR_ARM_UNROLL
   for (int c = 0; c < RJ; ++c) w[c] = t.panel + (j + std::size_t(c)) * t.k;
   float32x4_t acc[RI][RJ];
+  QLINEAR_ARM_UNROLL
   for (int r = 0; r < RI; ++r)
+    QLINEAR_ARM_UNROLL
     for (int c = 0; c < RJ; ++c) acc[r][c] = vdupq_n_f32(0.0f);
   std::size_t l = 0;
   for (; l + 4 <= t.k; l += 4) {
     float32x4_t xv[RI], wv[RJ];
+    QLINEAR_ARM_UNROLL
     for (int r = 0; r < RI; ++r) xv[r] = vld1q_f32(x[r] + l);
+    QLINEAR_ARM_UNROLL
     for (int c = 0; c < RJ; ++c) wv[c] = vld1q_f32(w[c] + l);
+    QLINEAR_ARM_UNROLL
     for (int r = 0; r < RI; ++r)
+      QLINEAR_ARM_UNROLL
       for (int c = 0; c < RJ; ++c) acc[r][c] = vfmaq_f32(acc[r][c], xv[r], wv[c]);
   }
+  QLINEAR_ARM_UNROLL
   for (int r = 0; r < RI; ++r)
+    QLINEAR_ARM_UNROLL
     for (int c = 0; c < RJ; ++c) {
       float s = vaddvq_f32(acc[r][c]);
       for (std::size_t u = l; u < t.k; ++u) s = std::fma(x[r][u], w[c][u], s);
@@ -119,6 +129,7 @@ template <class S>
 struct Dequant<S> {
   QLINEAR_TARGET_NEON static void block(const std::uint8_t* b, float* y) {
     std::uint8_t sc[8], mn[8];
+    QLINEAR_ARM_UNROLL
     for (int j = 0; j < 8; ++j) gguf::get_scale_min_k4(j, b + 4, sc[j], mn[j]);
     const float d = f16_at(b), dmin = f16_at(b + 2);
     int8x16_t q[4];
@@ -131,6 +142,7 @@ struct Dequant<S> {
   QLINEAR_TARGET_NEON static void dequant_chunk(const std::uint8_t* b, int8x16_t* q, const std::uint8_t* sc,
                                                 const std::uint8_t* mn, float d, float dmin, float* y) {
     KQuant<S>::template chunk<CH>(b, q);
+    QLINEAR_ARM_UNROLL
     for (int h = 0; h < 2; ++h) {
       const int j = 2 * CH + h;
       const float dl = d * float(sc[j]), ml = dmin * float(mn[j]);
@@ -157,6 +169,7 @@ struct Dequant<Q6_K> {
                                                 float* y) {
     KQuant<Q6_K>::chunk<CH>(b, q);
     const int8x16_t off = vdupq_n_s8(32);
+    QLINEAR_ARM_UNROLL
     for (int v = 0; v < 4; ++v) {
       const int j = 4 * CH + v;
       store_scaled(vsubq_s8(q[v], off), d * float(sc[j]), y + 16 * j);
@@ -169,6 +182,7 @@ struct Dequant<Int4<G>> {
   QLINEAR_TARGET_NEON static void block(const std::uint8_t* b, float* y) {
     const float d = f16_at(b);
     const int8x16_t eight = vdupq_n_s8(8);
+    QLINEAR_ARM_UNROLL
     for (int t = 0; t < G / 32; ++t) {
       const uint8x16_t qs = vld1q_u8(b + 2 + 16 * t);
       const uint8x16_t lo = vandq_u8(qs, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(qs, 4);
@@ -191,11 +205,14 @@ struct Dequant<NF4> {
                                                    {12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15}};
     static constexpr std::uint8_t byte_of[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
     const uint8x16_t bytes = vld1q_u8(byte_of);
+    QLINEAR_ARM_UNROLL
     for (int t = 0; t < 2; ++t) {
       const uint8x16_t qs = vld1q_u8(b + 4 + 16 * t);
       const uint8x16_t lo = vandq_u8(qs, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(qs, 4);
       const uint8x16_t u[2] = {vshlq_n_u8(vzip1q_u8(lo, hi), 2), vshlq_n_u8(vzip2q_u8(lo, hi), 2)};
+      QLINEAR_ARM_UNROLL
       for (int h = 0; h < 2; ++h)
+        QLINEAR_ARM_UNROLL
         for (int e = 0; e < 4; ++e) {
           const uint8x16_t idx = vaddq_u8(vqtbl1q_u8(u[h], vld1q_u8(spread[e])), bytes);
           vst1q_f32(y + 32 * t + 16 * h + 4 * e, vreinterpretq_f32_u8(vqtbl4q_u8(tv, idx)));

@@ -62,13 +62,16 @@ QLINEAR_TARGET_NEON inline int8x16_t narrow(int32x4_t a, int32x4_t b, int32x4_t 
 template <bool WithSum>
 QLINEAR_TARGET_NEON inline void quantize_block32(const float* x, float s, std::uint8_t* out) {
   float32x4_t v[8];
+  QLINEAR_ARM_UNROLL
   for (int j = 0; j < 8; ++j) v[j] = vmulq_n_f32(vld1q_f32(x + 4 * j), s);
   float32x4_t m = vabsq_f32(v[0]);
+  QLINEAR_ARM_UNROLL
   for (int j = 1; j < 8; ++j) m = vmaxq_f32(m, vabsq_f32(v[j]));
   const float amax = vmaxvq_f32(m);
   const float d = amax / 127.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   int32x4_t q[8];
+  QLINEAR_ARM_UNROLL
   for (int j = 0; j < 8; ++j) q[j] = vcvtaq_s32_f32(vmulq_n_f32(v[j], id));
   int8x16_t lo = narrow(q[0], q[1], q[2], q[3]), hi = narrow(q[4], q[5], q[6], q[7]);
   if (std::isinf(id)) {
@@ -122,8 +125,10 @@ QLINEAR_TARGET_NEON inline void quantize_block_q8_K(const float* x, float s, std
   }
   const int32x4_t top = vdupq_n_s32(127);
   int8x16_t q[16];
+  QLINEAR_ARM_UNROLL
   for (int g = 0; g < 16; ++g) {
     int32x4_t t[4];
+    QLINEAR_ARM_UNROLL
     for (int u = 0; u < 4; ++u) {
       const float32x4_t v = vmulq_n_f32(vld1q_f32(x + 16 * g + 4 * u), s);
       t[u] = vminq_s32(vcvtnq_s32_f32(vmulq_n_f32(v, iscale)), top);
@@ -132,12 +137,17 @@ QLINEAR_TARGET_NEON inline void quantize_block_q8_K(const float* x, float s, std
   }
   const float d = 1 / iscale;
   std::memcpy(out, &d, sizeof(d));
+  QLINEAR_ARM_UNROLL
   for (int g = 0; g < 16; ++g) vst1q_s8(reinterpret_cast<std::int8_t*>(out + 4 + 16 * g), q[g]);
   // bsums: pairwise widening sums, then three pairwise adds (|sum| <= 16·128 fits int16).
   int16x8_t p[16];
+  QLINEAR_ARM_UNROLL
   for (int g = 0; g < 16; ++g) p[g] = vpaddlq_s8(q[g]);
+  QLINEAR_ARM_UNROLL
   for (int g = 0; g < 8; ++g) p[g] = vpaddq_s16(p[2 * g], p[2 * g + 1]);
+  QLINEAR_ARM_UNROLL
   for (int g = 0; g < 4; ++g) p[g] = vpaddq_s16(p[2 * g], p[2 * g + 1]);
+  QLINEAR_ARM_UNROLL
   for (int g = 0; g < 2; ++g) p[g] = vpaddq_s16(p[2 * g], p[2 * g + 1]);
   vst1q_s16(reinterpret_cast<std::int16_t*>(out + 260), p[0]);
   vst1q_s16(reinterpret_cast<std::int16_t*>(out + 276), p[1]);
