@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,14 +14,18 @@
 #include "qlinear/backends/backend.hpp"
 #include "qlinear/backends/cpu/context.hpp"
 #include "qlinear/backends/cpu/kernels.hpp"
+#include "qlinear/backends/cpu/packed_weights.hpp"
 #include "qlinear/schemes/quantized_tensor.hpp"
 
 namespace qlinear::cpu {
 
 /// The CPU backend. Weights stay in their scheme's own bytes (GGUF blocks are used in place,
-/// zero-copy from a mapped file); forward picks, per call, the best kernel at or below the
-/// context's ISA ceiling, splits the output over the context's threads, and, in the default
-/// ActivationMode::quantized, quantizes x once into the scheme's int8 activation format.
+/// zero-copy from a mapped file) unless the processor's best level has a PackedLayout for the
+/// scheme and shape (AMX tiles for int8 on Sapphire Rapids): then upload repacks them once and
+/// keeps only the packed bytes (see PackedLayout for how every level still runs on them).
+/// Forward picks, per call, the best kernel at or below the context's ISA ceiling, splits the
+/// output over the context's threads, and, in the default ActivationMode::quantized, quantizes x
+/// once into the scheme's int8 activation format.
 /// Usage:
 ///   cpu::Context ctx(2);                                   // 2 threads, best ISA
 ///   auto layer = QuantizedLinear<cpu::Backend, Q4_K>::from_float(w, n, k);
@@ -29,12 +34,16 @@ struct Backend {
   static constexpr bool host_memory = true;
   using Context = cpu::Context;
 
+  /// The weights as the backend keeps them: the canonical rows (`tensor`), or, when upload
+  /// repacked them, only the packed layout (`packed`; `tensor` is then empty).
   template <Scheme S>
   struct Weights {
     QuantizedTensor<S> tensor;
-    std::size_t rows() const { return tensor.rows(); }
-    std::size_t cols() const { return tensor.cols(); }
-    std::size_t memory_bytes() const { return tensor.memory_bytes(); }
+    PackedWeights<S> packed;
+    std::size_t rows() const { return packed ? packed.rows : tensor.rows(); }
+    std::size_t cols() const { return packed ? packed.cols : tensor.cols(); }
+    std::size_t memory_bytes() const { return packed ? packed.memory_bytes() : tensor.memory_bytes(); }
+    const typename S::TensorParams& params() const { return packed ? packed.params : tensor.params(); }
   };
 
   using Buffer = std::vector<float>;
@@ -45,13 +54,27 @@ struct Backend {
     return ctx;
   }
 
+  /// Keeps t, repacked for the processor's best level (or QLINEAR_ISA's) when that level has a
+  /// PackedLayout for S and t's shape.
   template <Scheme S>
   static Weights<S> upload(QuantizedTensor<S> t) {
-    return Weights<S>{std::move(t)};
+    const char* env = std::getenv("QLINEAR_ISA");
+    return upload(std::move(t), env && *env ? isa_from_name(env) : Isa::best);
   }
+  /// Keeps t, repacked for the best level at or below `layout_ceiling` that has a PackedLayout
+  /// for S and t's shape (`Isa::avx512_vnni` and below keep today's layouts canonical, e.g. to
+  /// read a memory-mapped file in place).
+  template <Scheme S>
+  static Weights<S> upload(QuantizedTensor<S> t, Isa layout_ceiling) {
+    Weights<S> w;
+    w.packed = PackedWeights<S>::pack(t, resolve_isa(layout_ceiling));
+    if (!w.packed) w.tensor = std::move(t);
+    return w;
+  }
+  /// The canonical tensor (restored from the packed layout when there is one).
   template <Scheme S>
   static QuantizedTensor<S> download(const Weights<S>& w) {
-    return w.tensor;
+    return w.packed ? w.packed.restore() : w.tensor;
   }
   static Buffer upload_floats(std::span<const float> v) { return Buffer(v.begin(), v.end()); }
   static const float* data(const Buffer& b) { return b.data(); }
@@ -82,18 +105,19 @@ struct Backend {
     const unsigned threads = unsigned(std::min<std::size_t>(ctx.threads(), panels));
     // Each thread accumulates its panels into its own m × k partial sum; the caller adds them.
     std::vector<float*> partial(threads);
+    const std::size_t rb = row_bytes<S>(k);
     for (unsigned t = 0; t < threads; ++t) {
-      partial[t] = ctx.thread_scratch_as<float>(t, m * k + panel_rows * k);
+      partial[t] = ctx.thread_scratch_as<float>(t, m * k + panel_rows * k + (panel_rows * rb + 3) / 4);
       std::fill(partial[t], partial[t] + m * k, 0.0f);
     }
-    const auto& params = w.tensor.params();
-    const std::size_t rb = w.tensor.row_bytes();
+    const auto& params = w.params();
     ctx.pool().parallel_for(threads, [&](std::size_t part, unsigned) {
       float* acc = partial[part];
       float* panel = acc + m * k;
+      auto* restored = reinterpret_cast<std::uint8_t*>(panel + panel_rows * k);
       for (std::size_t p = part; p < panels; p += threads) {
         const std::size_t j0 = p * panel_rows, rows = std::min(panel_rows, n - j0);
-        dequantize(w.tensor.row(j0), rb, rows, k, panel, &params, j0);
+        dequantize(canonical_rows(w, j0, rows, restored), rb, rows, k, panel, &params, j0);
         for (std::size_t i = 0; i < m; ++i) {
           float* a = acc + i * k;
           for (std::size_t j = 0; j < rows; ++j) {
@@ -117,6 +141,19 @@ struct Backend {
 
   /// What runs for scheme S with this context and M rows: "<isa>:<kernel>" (for tests, logs
   /// and benchmark labels), e.g. "avx512_vnni:dot(q4_K,q8_K)" or "avx2:dequant+f32(nf4)".
+  template <Scheme S>
+  static std::string kernel_name(const Context& ctx, const Weights<S>& w) {
+    if constexpr (HasIntegerPath<S>) {
+      if (w.packed && ctx.mode() == ActivationMode::quantized && ctx.isa() >= w.packed.kernels.isa) {
+        using A = activation_scheme_t<S>;
+        const auto quant = select_quantize_activations<A>(ctx.isa());
+        return std::string(isa_name(w.packed.kernels.isa)) + ":packed(" + std::string(S::name) + "," +
+               std::string(A::name) + ")+quantize@" + std::string(isa_name(quant.isa));
+      }
+    }
+    return kernel_name<S>(ctx) + (w.packed ? "+unpack" : "");
+  }
+  /// The same for canonical (not repacked) weights.
   template <Scheme S>
   static std::string kernel_name(const Context& ctx) {
     if constexpr (HasIntegerPath<S>) {
@@ -143,6 +180,16 @@ struct Backend {
     return std::clamp<std::size_t>(r, 16, 256);
   }
   static constexpr std::size_t kActivationRowsPerTile = 32;
+
+  // The canonical bytes of rows [j0, j0 + rows): in place, or restored from the packed layout
+  // into `scratch` (room for `rows` canonical rows).
+  template <Scheme S>
+  static const std::uint8_t* canonical_rows(const Weights<S>& w, std::size_t j0, std::size_t rows,
+                                            std::uint8_t* scratch) {
+    if (!w.packed) return w.tensor.row(j0);
+    w.packed.unpack_rows(j0, rows, scratch);
+    return scratch;
+  }
 
   template <Scheme S>
   static void gemm_quantized(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y,
@@ -182,13 +229,18 @@ struct Backend {
     if (e.accumulate)
       for (std::size_t i : exact_rows) saved.insert(saved.end(), y.row(i), y.row(i) + n);
 
-    // 2. Integer dot products, tiles of weight rows × activation rows.
-    const auto tile = select_dot_tile<S>(ctx.isa()).fn;
+    // 2. Integer dot products, tiles of weight rows × activation rows: on the packed layout with
+    //    its own kernel, or on canonical rows (in place, or restored panel by panel when the
+    //    context's ceiling is below the level the weights were packed for).
+    const bool on_packed = w.packed && ctx.isa() >= w.packed.kernels.isa;
+    const auto tile = on_packed ? w.packed.kernels.tile : select_dot_tile<S>(ctx.isa()).fn;
+    const std::size_t rows_per_tile = on_packed ? w.packed.kernels.max_rows : kActivationRowsPerTile;
     const std::size_t nb = rows_per_task(n, ctx.threads());
     const std::size_t n_tasks = (n + nb - 1) / nb;
+    const std::size_t rb = row_bytes<S>(k);
     DotTileArgs base;
-    base.w = w.tensor.bytes().data();
-    base.w_stride = w.tensor.row_bytes();
+    base.w = on_packed ? w.packed.data() : w.packed ? nullptr : w.tensor.bytes().data();
+    base.w_stride = rb;
     base.a = acts;
     base.a_stride = a_stride;
     base.k = k;
@@ -197,14 +249,29 @@ struct Backend {
     base.row_scale = row_scale;
     base.bias = e.bias;
     base.accumulate = e.accumulate;
-    base.params = &w.tensor.params();
-    ctx.pool().parallel_for(n_tasks, [&](std::size_t t, unsigned) {
+    base.params = &w.params();
+    ctx.pool().parallel_for(n_tasks, [&](std::size_t t, unsigned thread) {
       DotTileArgs a = base;
       a.n0 = t * nb;
       a.n1 = std::min(n, a.n0 + nb);
-      for (std::size_t i0 = 0; i0 < m; i0 += kActivationRowsPerTile) {
+      typename S::TensorParams sliced;
+      if (on_packed && w.packed.kernels.scratch_bytes) {
+        a.scratch_bytes = w.packed.kernels.scratch_bytes(std::min(m, rows_per_tile), k);
+        a.scratch = ctx.thread_scratch(thread, a.scratch_bytes);
+      }
+      if (w.packed && !on_packed) {  // this task's rows, restored, as a tensor of their own
+        std::uint8_t* rows = ctx.thread_scratch(thread, (a.n1 - a.n0) * rb);
+        w.packed.unpack_rows(a.n0, a.n1 - a.n0, rows);
+        a.w = rows;
+        a.params = &params_of_rows<S>(w.params(), a.n0, a.n1 - a.n0, sliced);
+        a.y = y.data + a.n0;
+        a.bias = e.bias ? e.bias + a.n0 : nullptr;
+        a.n1 -= a.n0;
+        a.n0 = 0;
+      }
+      for (std::size_t i0 = 0; i0 < m; i0 += rows_per_tile) {
         a.m0 = i0;
-        a.m1 = std::min(m, i0 + kActivationRowsPerTile);
+        a.m1 = std::min(m, i0 + rows_per_tile);
         tile(a);
       }
     });
@@ -225,12 +292,13 @@ struct Backend {
     const auto tile = select_f32_tile(ctx.isa()).fn;
     const std::size_t panel_rows = 16;
     const std::size_t tasks = (n + panel_rows - 1) / panel_rows;
-    const auto& params = w.tensor.params();
-    const std::size_t rb = w.tensor.row_bytes();
+    const auto& params = w.params();
+    const std::size_t rb = row_bytes<S>(k);
     ctx.pool().parallel_for(tasks, [&](std::size_t t, unsigned thread) {
       const std::size_t j0 = t * panel_rows, rows = std::min(panel_rows, n - j0);
-      float* panel = ctx.thread_scratch_as<float>(thread, panel_rows * k);
-      dequantize(w.tensor.row(j0), rb, rows, k, panel, &params, j0);
+      float* panel = ctx.thread_scratch_as<float>(thread, panel_rows * k + (panel_rows * rb + 3) / 4);
+      auto* restored = reinterpret_cast<std::uint8_t*>(panel + panel_rows * k);
+      dequantize(canonical_rows(w, j0, rows, restored), rb, rows, k, panel, &params, j0);
       F32TileArgs a;
       a.x = x.data;
       a.ldx = x.stride;

@@ -13,6 +13,9 @@
 //  - DequantizeRows<S, I>::rows(...): weight rows to f32, for the exact path (f32
 //    activations). Its scalar specialisation is S::dequantize_row.
 //  - F32Tile<I>::tile(const F32TileArgs&): y tile = x · panelᵀ over a dequantized f32 panel.
+//  - PackedLayout<S, I>: weights repacked at upload into the layout level I's microkernels
+//    want (AMX tiles), with the integer-path tile that reads it; see its comment for the rule
+//    that lets every other level (and the exact path) still run on such weights.
 // The selection (select_*) takes the best ISA at or below the context's ceiling that has a
 // specialisation, and reports which one it took.
 
@@ -45,6 +48,10 @@ struct DotTileArgs {
   bool accumulate = false;
   /// Tensor-wide parameters of the weights (per-channel scales ...), or null: `const S::TensorParams*`.
   const void* params = nullptr;
+  /// Per-thread workspace of scratch_bytes bytes (64-byte aligned), for kernels that ask for one
+  /// (PackedLayout::scratch_bytes); null otherwise.
+  std::uint8_t* scratch = nullptr;
+  std::size_t scratch_bytes = 0;
 };
 
 /// One tile of the exact path: y(i, j) for i in [m0, m1), j in [0, n) from f32 activations and
@@ -93,6 +100,31 @@ template <Isa I>
 struct F32Tile {};
 template <class A, Isa I>
 struct QuantizeActivations {};
+
+/// A weight layout repacked at upload for level I's kernels, at no more memory than the
+/// scheme's own rows. A specialisation provides:
+///   static constexpr std::size_t row_group;     rows per panel (the layout's unit along N)
+///   static bool applies(std::size_t n, std::size_t k);  whether an n × k tensor packs
+///   static std::size_t bytes(std::size_t n, std::size_t k);  its packed size (≤ n · row_bytes)
+///   static void pack(const std::uint8_t* rows, std::size_t row_bytes, std::size_t n, std::size_t k,
+///                    std::uint8_t* out);
+///   static void unpack(const std::uint8_t* packed, std::size_t n, std::size_t k, std::size_t r0,
+///                      std::size_t count, std::uint8_t* rows);  canonical bytes of rows
+///                      [r0, r0 + count), both multiples of row_group, row_bytes apart
+///   static void tile(const DotTileArgs&);  the integer path on packed bytes: `w` is the packed
+///                      base (w_stride unused), n0 and n1 are multiples of row_group.
+///   static constexpr std::size_t max_rows;  (optional, default 32) activation rows per tile
+///                      call: kernels that expand weights into tiles reuse them over all of them.
+///   static std::size_t scratch_bytes(std::size_t rows, std::size_t k);  (optional) the
+///                      workspace `tile` needs for `rows` activation rows (DotTileArgs::scratch).
+/// The rule (cpu::Backend): upload packs for the best level at or below its ceiling that has a
+/// layout for S and whose `applies` holds, and keeps only the packed bytes. A context whose
+/// ceiling is at or above that level runs `tile`; a lower ceiling (a user or test forcing one),
+/// the exact path and gemm_transposed run their own canonical kernels on rows `unpack` restores
+/// into per-thread scratch, one panel at a time; download restores the whole canonical tensor.
+/// So any ceiling works on packed weights; only the packed level is fast on them.
+template <class S, Isa I>
+struct PackedLayout {};
 
 /// The activation format scheme S's integer path uses (GGUF's pairing where S has one).
 template <class S>
@@ -170,6 +202,21 @@ using DequantizeRowsFn = void (*)(const std::uint8_t* rows, std::size_t stride, 
                                   float* out, const void* params, std::size_t first_row);
 using QuantizeActivationsFn = void (*)(const QuantizeActivationArgs&);
 
+/// A packed layout's entry points, as selected for a ceiling (all null when S has none there).
+struct PackedKernels {
+  Isa isa = Isa::scalar;
+  std::size_t row_group = 0;
+  bool (*applies)(std::size_t n, std::size_t k) = nullptr;
+  std::size_t (*bytes)(std::size_t n, std::size_t k) = nullptr;
+  void (*pack)(const std::uint8_t* rows, std::size_t row_bytes, std::size_t n, std::size_t k, std::uint8_t* out) = nullptr;
+  void (*unpack)(const std::uint8_t* packed, std::size_t n, std::size_t k, std::size_t r0, std::size_t count,
+                 std::uint8_t* rows) = nullptr;
+  DotTileFn tile = nullptr;
+  std::size_t max_rows = 32;
+  std::size_t (*scratch_bytes)(std::size_t rows, std::size_t k) = nullptr;
+  explicit operator bool() const { return tile != nullptr; }
+};
+
 /// The integer-path tile kernel for S at or below `ceiling`.
 template <class S>
 Selected<DotTileFn> select_dot_tile(Isa ceiling) {
@@ -195,6 +242,38 @@ Selected<DequantizeRowsFn> select_dequantize_rows(Isa ceiling) {
             return nullptr;
         });
   });
+}
+
+/// The packed layout of S for the best level at or below `ceiling` that has one and whose
+/// `applies(n, k)` holds (empty when none does).
+template <class S>
+PackedKernels select_packed_layout(Isa ceiling, std::size_t n, std::size_t k) {
+  PackedKernels found;
+  const auto ladder = isa_ladder();
+  for (std::size_t i = ladder.size(); i-- > 0 && !found;) {
+    const Isa level = ladder[i];
+    if (level > ceiling) continue;
+    auto take = [&]<Isa L>() {
+      using P = PackedLayout<S, L>;
+      if constexpr (requires(const DotTileArgs& a) { P::tile(a); }) {
+        if (!P::applies(n, k)) return;
+        found = PackedKernels{L, P::row_group, &P::applies, &P::bytes, &P::pack, &P::unpack, &P::tile};
+        if constexpr (requires { P::max_rows; }) found.max_rows = P::max_rows;
+        if constexpr (requires { P::scratch_bytes(n, k); }) found.scratch_bytes = &P::scratch_bytes;
+      }
+    };
+    switch (level) {
+      case Isa::avx2: take.template operator()<Isa::avx2>(); break;
+      case Isa::avx512: take.template operator()<Isa::avx512>(); break;
+      case Isa::avx512_vnni: take.template operator()<Isa::avx512_vnni>(); break;
+      case Isa::amx: take.template operator()<Isa::amx>(); break;
+      case Isa::neon: take.template operator()<Isa::neon>(); break;
+      case Isa::neon_dotprod: take.template operator()<Isa::neon_dotprod>(); break;
+      case Isa::neon_i8mm: take.template operator()<Isa::neon_i8mm>(); break;
+      default: break;
+    }
+  }
+  return found;
 }
 
 /// The f32 tile kernel (exact path) at or below `ceiling`.

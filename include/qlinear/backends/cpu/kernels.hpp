@@ -4,6 +4,7 @@
 
 #include "qlinear/backends/cpu/kernel_contract.hpp"
 #include "qlinear/backends/cpu/scalar/kernels.hpp"
+#include "qlinear/backends/cpu/scalar/own_schemes.hpp"
 
 #if defined(QLINEAR_X86_64)
 #include "qlinear/backends/cpu/x86/kernels.hpp"

@@ -12,4 +12,17 @@
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 #define QLINEAR_TARGET_AMX \
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,amx-tile,amx-int8,amx-bf16")))
+
+// g++ 12's AVX-512 intrinsics start from deliberately undefined registers (`__Y = __Y`) and
+// warn -Wuninitialized / -Wmaybe-uninitialized in every function they are inlined into (GCC
+// PR105593, fixed in later releases). Kernel headers put their code between these two.
+#if defined(__GNUC__) && !defined(__clang__)
+#define QLINEAR_X86_KERNELS_BEGIN                               \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
+      _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define QLINEAR_X86_KERNELS_END _Pragma("GCC diagnostic pop")
+#else
+#define QLINEAR_X86_KERNELS_BEGIN
+#define QLINEAR_X86_KERNELS_END
+#endif
 #endif
