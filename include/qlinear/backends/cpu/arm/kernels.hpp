@@ -6,13 +6,17 @@
 //  - neon_dot.hpp, dotprod_dot.hpp: DotTile<S, level> for every GGUF weight scheme; i8mm_dot.hpp:
 //    SMMLA pair tiles for the 32-weight-block schemes (decoders shared from neon_decode.hpp,
 //    tile loops from tile_driver.hpp);
+//  - neon_own.hpp, dotprod_own.hpp: qlinear's own schemes (int8 × I8Row, int4 groups × Q8Block<G>):
+//    quantizers and dot tiles;
 //  - neon_exact.hpp: F32Tile<neon> and DequantizeRows<S, neon> for the exact path.
 
 #if defined(__aarch64__)  // empty on other architectures
 #include "qlinear/backends/cpu/arm/dotprod_dot.hpp"
+#include "qlinear/backends/cpu/arm/dotprod_own.hpp"
 #include "qlinear/backends/cpu/arm/i8mm_dot.hpp"
 #include "qlinear/backends/cpu/arm/neon_dot.hpp"
 #include "qlinear/backends/cpu/arm/neon_exact.hpp"
+#include "qlinear/backends/cpu/arm/neon_own.hpp"
 #include "qlinear/backends/cpu/arm/neon_quantize.hpp"
 #include "qlinear/backends/cpu/arm/target.hpp"
 #endif
