@@ -378,7 +378,8 @@ class LoRA {
 
   /// Every parameter: the frozen base weights and bias, and all adapters.
   std::size_t num_parameters() const {
-    std::size_t n = out_features() * in_features() + detail::bias_vector(base_).size();
+    std::size_t n = out_features() * in_features();
+    for (std::size_t p = 0; p < num_parts(); ++p) n += detail::bias_vector(Parts::part(base_, p)).size();
     for (const auto& [_, parts] : adapters_)
       for (const auto& w : parts)
         if (w) n += std::size_t(w->A.size() + w->B.size() + w->magnitude.size());
