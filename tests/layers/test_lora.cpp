@@ -483,3 +483,33 @@ TEST(Layers, BackwardInputOnEigenDataMatchesTheViewOverload) {
   EXPECT_LT(max_rel(dx, RowMatrixXf(dy * q.dequantize())), 1e-5);
   EXPECT_THROW(f.backward_input(RowMatrixXf(3, 17)), Error);
 }
+
+// ---- the fast CPU backend ------------------------------------------------------------------------
+
+TEST(Lora, OverTheFastCpuBackendMatchesTheReference) {
+  const RowMatrixXf w = gaussian(kN, kK, 160, 0.1f);
+  const auto b = test::random_floats(kN, 161, 0.5f, 0.0f);
+  const LoraConfig cfg{.r = 4, .alpha = 8, .use_dora = true, .dora_detach_norm = false, .init = LoraInit::random,
+                       .seed = 162};
+  LoRA ref(QuantizedLinear<Ref, Q4_K>::from_float(w.data(), kN, kK, b), cfg);
+  LoRA fast(QuantizedLinear<cpu::Backend, Q4_K>::from_float(w.data(), kN, kK, b), cfg);
+  ref.weights("default").magnitude *= 1.1f;
+  fast.weights("default").magnitude *= 1.1f;
+  const RowMatrixXf x = gaussian(5, kK, 163), dy = gaussian(5, kN, 164);
+  for (auto mode : {cpu::ActivationMode::exact, cpu::ActivationMode::quantized}) {
+    SCOPED_TRACE(mode == cpu::ActivationMode::exact ? "exact activations" : "int8 activations");
+    cpu::Context ctx(2, cpu::Isa::best, mode);
+    const double tol = mode == cpu::ActivationMode::exact ? 1e-5 : 2e-2;  // int8 activations: ~0.3% per product
+    EXPECT_LT(max_rel(fast.forward(ctx, x), ref.forward(x)), tol);
+    ref.zero_grad();
+    fast.zero_grad();
+    EXPECT_LT(max_rel(fast.backward(ctx, x, dy), ref.backward(x, dy)), tol);
+    // The gradients sum products the backends round differently (f32 vs double accumulation).
+    const double gtol = std::max(tol, 5e-4);
+    EXPECT_LT(max_rel(fast.weights("default").grad_A, ref.weights("default").grad_A), gtol);
+    EXPECT_LT(max_rel(fast.weights("default").grad_B, ref.weights("default").grad_B), gtol);
+    EXPECT_LT(max_rel(RowMatrixXf(fast.weights("default").grad_magnitude),
+                      RowMatrixXf(ref.weights("default").grad_magnitude)),
+              gtol);
+  }
+}
