@@ -178,6 +178,13 @@ TEST(Lora, SeveralAdaptersActiveSetsDisableDelete) {
   EXPECT_THROW(lora.set_active_adapters({"b", "b"}), Error);
   EXPECT_THROW(lora.delete_adapter("a"), Error);
   EXPECT_THROW(lora.add_adapter("b", random_cfg(2, 1)), Error);
+  LoRA fused(fused_layer(54));
+  fused.add_adapter("q", random_cfg(2, 55), {0});
+  EXPECT_THROW(fused.add_adapter("q", random_cfg(2, 56)), Error);  // part 0 exists: nothing is added
+  EXPECT_FALSE(fused.has_adapter_part("q", 1));
+  EXPECT_THROW(fused.add_adapter("v", random_cfg(2, 57), {2, 2}), Error);
+  EXPECT_THROW(fused.add_adapter("v", random_cfg(2, 57), {2, 3}), Error);
+  EXPECT_FALSE(fused.has_adapter("v"));
   EXPECT_THROW(lora.weights("a"), Error);
 }
 

@@ -95,7 +95,7 @@ struct CopyableMutex {
 ///   LoRA lora(std::move(base), LoraConfig{.r = 16, .alpha = 32});
 ///   RowMatrixXf y = lora.forward(x);
 ///   RowMatrixXf dx = lora.backward(x, dy);          // accumulates dA, dB; returns dx
-///   AdamW opt(lora.parameters(), {.lr = 1e-3});  opt.step();  lora.zero_grad();
+///   train::AdamW opt(lora.parameters(), {.lr = 1e-3});  opt.step();  lora.zero_grad();
 template <LoraBaseLayer Layer>
 class LoRA {
   using Parts = detail::LoraParts<Layer>;
@@ -129,11 +129,22 @@ class LoRA {
 
   /// Adds adapter `name` on every part. The first adapter a layer gets becomes active.
   void add_adapter(const std::string& name, const LoraConfig& config) {
-    for (std::size_t p = 0; p < num_parts(); ++p) add_adapter_part(name, p, config);
+    std::vector<std::size_t> all(num_parts());
+    for (std::size_t p = 0; p < all.size(); ++p) all[p] = p;
+    add_adapter(name, config, all);
   }
-  /// Adds adapter `name` on the listed parts only (say q and v of a fused qkv).
+  /// Adds adapter `name` on the listed parts only (say q and v of a fused qkv). All or nothing:
+  /// every part is checked before any is added.
   void add_adapter(const std::string& name, const LoraConfig& config, const std::vector<std::size_t>& parts) {
     check(!parts.empty(), "LoRA::add_adapter('", name, "'): no parts listed");
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      check(parts[i] < num_parts(), "LoRA::add_adapter('", name, "'): part ", parts[i], " out of range (",
+            num_parts(), " parts)");
+      check(!has_adapter_part(name, parts[i]), "LoRA::add_adapter: adapter '", name, "' already has part ", parts[i]);
+      for (std::size_t j = 0; j < i; ++j)
+        check(parts[i] != parts[j], "LoRA::add_adapter('", name, "'): part ", parts[i], " listed twice");
+    }
+    config.validate("LoRA adapter '" + name + "'");
     for (std::size_t p : parts) add_adapter_part(name, p, config);
   }
   /// Adds part `part` to adapter `name` (creating the adapter), with its own settings (PEFT's
