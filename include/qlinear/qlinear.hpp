@@ -12,6 +12,7 @@
 #include "qlinear/core/half.hpp"
 #include "qlinear/core/matrix_view.hpp"
 #include "qlinear/core/eigen.hpp"
+#include "qlinear/core/random.hpp"
 
 #include "qlinear/schemes/scheme.hpp"
 #include "qlinear/schemes/quantized_tensor.hpp"
@@ -24,3 +25,10 @@
 #include "qlinear/layers/quantized_linear.hpp"
 #include "qlinear/layers/any_linear.hpp"
 #include "qlinear/layers/fused_linear.hpp"
+#include "qlinear/layers/module.hpp"
+#include "qlinear/layers/lora.hpp"
+
+#include "qlinear/train/sgd.hpp"
+#include "qlinear/train/adamw.hpp"
+#include "qlinear/train/clip.hpp"
+#include "qlinear/train/lr_schedule.hpp"

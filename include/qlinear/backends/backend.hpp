@@ -32,7 +32,9 @@ struct Epilogue {
 ///  - `B::synchronize(ctx)`: waits for queued work;
 ///  - `B::host_memory`: whether views may point at ordinary host memory. A backend whose memory is
 ///    not host memory also provides `B::gemm_host(ctx, w, x_host, y_host, epilogue)`, which stages
-///    host activations through its memory (the layers' Eigen overloads use it);
+///    host activations through its memory (the layers' Eigen overloads use it), and, for training,
+///    `B::gemm_transposed_host(ctx, w, dy_host, dx_host, accumulate)` likewise (optional: the
+///    layers' Eigen backward_input needs it and says so at compile time when it is missing);
 ///  - optionally `B::supports<S>` (a constexpr bool): the schemes AnyLinear may hold on it.
 /// A backend that cannot run S must make `B::Weights<S>` fail to compile with a static_assert.
 template <class B, class S>
@@ -52,6 +54,13 @@ concept BackendFor =
       { B::synchronize(ctx) } -> std::same_as<void>;
       { B::host_memory } -> std::convertible_to<bool>;
     };
+
+/// Whether B stages dx (+)= dy·W through its memory from host dy/dx (device backends, for training).
+template <class B, class S>
+concept HasGemmTransposedHost = requires(typename B::Context& ctx, const typename B::template Weights<S>& w,
+                                         ConstMatrixView<float> in, MatrixView<float> out) {
+  { B::gemm_transposed_host(ctx, w, in, out, false) } -> std::same_as<void>;
+};
 
 namespace detail {
 /// Shape checks every backend's gemm performs before touching memory.

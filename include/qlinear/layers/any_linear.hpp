@@ -97,6 +97,13 @@ class BasicAnyLinear {
   void backward_input(Context& ctx, ConstMatrixView<float> dy, MatrixView<float> dx, bool accumulate = false) const {
     visit([&](const auto& l) { l.backward_input(ctx, dy, dx, accumulate); });
   }
+  /// backward_input on host Eigen data; returns dx [M × in_features].
+  RowMatrixXf backward_input(Context& ctx, const Eigen::Ref<const RowMatrixXf>& dy) const {
+    return visit([&](const auto& l) { return l.backward_input(ctx, dy); });
+  }
+  RowMatrixXf backward_input(const Eigen::Ref<const RowMatrixXf>& dy) const {
+    return backward_input(Backend::default_context(), dy);
+  }
 
   std::size_t in_features() const { return visit([](const auto& l) { return l.in_features(); }); }
   std::size_t out_features() const { return visit([](const auto& l) { return l.out_features(); }); }

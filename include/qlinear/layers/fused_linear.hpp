@@ -74,6 +74,24 @@ class BasicFusedLinear {
     for (std::size_t i = 0; i < parts_.size(); ++i)
       parts_[i].backward_input(ctx, dy.col_slice(offsets_[i], parts_[i].out_features()), dx, accumulate || i > 0);
   }
+  /// backward_input on host Eigen data; returns dx [M × in_features].
+  RowMatrixXf backward_input(Context& ctx, const Eigen::Ref<const RowMatrixXf>& dy) const {
+    check(std::size_t(dy.cols()) == out_features(), "FusedLinear: dy has ", dy.cols(), " columns, the parts give ",
+          out_features());
+    RowMatrixXf dx(dy.rows(), Eigen::Index(in_features()));
+    if constexpr (Backend::host_memory) {
+      backward_input(ctx, const_view(dy), view(dx));
+    } else {
+      dx.setZero();
+      for (std::size_t i = 0; i < parts_.size(); ++i)
+        dx += parts_[i].backward_input(
+            ctx, dy.middleCols(Eigen::Index(offsets_[i]), Eigen::Index(parts_[i].out_features())));
+    }
+    return dx;
+  }
+  RowMatrixXf backward_input(const Eigen::Ref<const RowMatrixXf>& dy) const {
+    return backward_input(Backend::default_context(), dy);
+  }
 
   bool has_bias() const {
     for (const auto& p : parts_)

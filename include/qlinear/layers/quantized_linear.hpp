@@ -109,6 +109,28 @@ class QuantizedLinear {
     }
   }
 
+  /// backward_input on host Eigen data; returns dx [M × in_features]. A backend whose memory is
+  /// not host memory stages through `Backend::gemm_transposed_host`.
+  RowMatrixXf backward_input(Context& ctx, const Eigen::Ref<const RowMatrixXf>& dy) const {
+    RowMatrixXf dx(dy.rows(), Eigen::Index(in_));
+    if constexpr (Backend::host_memory) {
+      backward_input(ctx, const_view(dy), view(dx));
+    } else {
+      static_assert(HasGemmTransposedHost<Backend, S> && HasGemmTransposedHost<Backend, DenseF32>,
+                    "this backend keeps weights off the host and has no gemm_transposed_host: "
+                    "backward_input on host data needs it");
+      if (cache_) {
+        Backend::gemm_transposed_host(ctx, *cache_, const_view(dy), view(dx), false);
+      } else {
+        Backend::gemm_transposed_host(ctx, weights_, const_view(dy), view(dx), false);
+      }
+    }
+    return dx;
+  }
+  RowMatrixXf backward_input(const Eigen::Ref<const RowMatrixXf>& dy) const {
+    return backward_input(Backend::default_context(), dy);
+  }
+
   std::size_t in_features() const { return in_; }
   std::size_t out_features() const { return out_; }
   bool has_bias() const { return !bias_.empty(); }
