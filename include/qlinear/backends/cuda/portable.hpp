@@ -25,6 +25,14 @@
 #define QLINEAR_UNROLL
 #endif
 
+// Lets a __host__ __device__ template call __device__-only members of its policy argument (the
+// tensor-core ops) without nvcc's cross-execution-space warning, as Eigen and Thrust do.
+#if defined(__CUDACC__)
+#define QLINEAR_HD_TEMPLATE _Pragma("nv_exec_check_disable")
+#else
+#define QLINEAR_HD_TEMPLATE
+#endif
+
 namespace qlinear::cuda {
 
 static_assert(std::endian::native == std::endian::little,
@@ -101,6 +109,25 @@ QLINEAR_HD float load_f32(const float* p) {
   return __ldg(p);
 #else
   return *p;
+#endif
+}
+
+/// Stores 16 bytes at p (16-byte aligned on the device; shared memory in the kernels).
+QLINEAR_HD void store_u32x4(std::uint8_t* p, const U32x4& v) {
+#if defined(__CUDA_ARCH__)
+  *reinterpret_cast<uint4*>(p) = make_uint4(v.w[0], v.w[1], v.w[2], v.w[3]);
+#else
+  std::memcpy(p, &v, sizeof v);
+#endif
+}
+
+/// Four floats at p (16-byte aligned on the device) into out[0..4).
+QLINEAR_HD void load_f32x4(const float* p, float* out) {
+#if defined(__CUDA_ARCH__)
+  const float4 v = __ldg(reinterpret_cast<const float4*>(p));
+  out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+#else
+  std::memcpy(out, p, 4 * sizeof(float));
 #endif
 }
 
