@@ -53,11 +53,10 @@ void run_gemm(Launcher& launcher, const TensorRef& w, ConstMatrixView<float> x, 
       a.m = int(rows);
       a.bias = e.bias;
       a.accumulate = e.accumulate;
-      switch (gemv_rows_per_launch(rows)) {
-        case 1: launcher.template gemv<S, 1>(gemv_launch<S, 1>(w.rows, i0, rows), a); break;
-        case 2: launcher.template gemv<S, 2>(gemv_launch<S, 2>(w.rows, i0, rows), a); break;
-        default: launcher.template gemv<S, 4>(gemv_launch<S, 4>(w.rows, i0, rows), a); break;
-      }
+      if (gemv_rows_per_launch(rows) == 1)
+        launcher.template gemv<S, 1>(gemv_launch<S, 1>(w.rows, i0, rows), a);
+      else
+        launcher.template gemv<S, 4>(gemv_launch<S, 4>(w.rows, i0, rows), a);
       i0 += rows;
     }
     return;

@@ -49,9 +49,9 @@ struct MmaTile {
   static_assert(bm == bn && bk == 2 * chunk_weights && threads == bn * 2, "one chunk decode per thread per tile");
 
   /// Halves per row of the converted activations: cols rounded up to a whole K step.
-  static constexpr std::size_t x16_stride(std::size_t cols) { return (cols + bk - 1) / bk * bk; }
+  QLINEAR_HD static constexpr std::size_t x16_stride(std::size_t cols) { return (cols + bk - 1) / bk * bk; }
   /// K steps over a row of `chunks` chunks.
-  static constexpr int k_tiles(int chunks) { return (chunks + 1) / 2; }
+  QLINEAR_HD static constexpr int k_tiles(int chunks) { return (chunks + 1) / 2; }
 
   // Fragment maps (the PTX ISA's layouts for ldmatrix.x4 and mma.m16n8k16.row.col):
   /// Row and column (in halves) of the A sub-tile whose address lane `lane` gives ldmatrix.x4:

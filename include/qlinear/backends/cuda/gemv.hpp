@@ -64,7 +64,7 @@ QLINEAR_HD float chunk_dot(const ChunkCodes& codes, const float (&xv)[chunk_weig
   return dot;
 }
 
-/// The decode kernel for scheme S over MR activation rows (MR ∈ {1, 2, 4}).
+/// The decode kernel for scheme S over MR activation rows (MR is 1 or 4).
 /// Usage (host emulation): `Gemv<Q4_K, 1>::lane_partial(args, row0, lane, acc)` per lane, then
 /// the butterfly, then `store` with lane 0's sums.
 template <class S, int MR>

@@ -39,8 +39,9 @@ constexpr Kernel choose_kernel(std::size_t m, const GemmOptions& o) {
   return m <= o.gemv_max_rows ? Kernel::gemv : Kernel::mma;
 }
 
-/// Activation rows per decode launch (the kernel's MR): 1, 2 or 4 (3 runs as 4 with a mask).
-constexpr int gemv_rows_per_launch(std::size_t remaining) { return remaining >= 3 ? 4 : int(remaining); }
+/// Activation rows per decode launch (the kernel's MR): 1 for a single row, else 4 (fewer
+/// rows run masked: two instantiations per scheme keep nvcc's build time down).
+constexpr int gemv_rows_per_launch(std::size_t remaining) { return remaining == 1 ? 1 : 4; }
 
 /// The largest grid dimension y (and the x limit for 1-D grids) the kernels use.
 inline constexpr std::size_t max_grid_y = 65535;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "qlinear/core/bit_cast.hpp"
 #include "qlinear/core/config.hpp"
 #include "qlinear/core/half.hpp"
 
@@ -136,7 +137,7 @@ QLINEAR_HD float bits_to_float(std::uint32_t b) {
 #if defined(__CUDA_ARCH__)
   return __uint_as_float(b);
 #else
-  return std::bit_cast<float>(b);
+  return qlinear::bit_cast<float>(b);
 #endif
 }
 /// The bits of f.
@@ -144,7 +145,7 @@ QLINEAR_HD std::uint32_t float_to_bits(float f) {
 #if defined(__CUDA_ARCH__)
   return __float_as_uint(f);
 #else
-  return std::bit_cast<std::uint32_t>(f);
+  return qlinear::bit_cast<std::uint32_t>(f);
 #endif
 }
 
