@@ -19,6 +19,7 @@
 
 #include "qlinear/backends/backend.hpp"
 #include "qlinear/backends/cpu/reference.hpp"
+#include "qlinear/backends/cpu/backend.hpp"
 
 #include "qlinear/layers/quantized_linear.hpp"
 #include "qlinear/layers/any_linear.hpp"

@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 
+#include "qlinear/core/cpu_features.hpp"
 #include "qlinear/core/half.hpp"
 
 #if defined(__x86_64__)
@@ -16,7 +17,7 @@ __attribute__((target("f16c"))) static float hw_f16_to_f32(std::uint16_t h) { re
 __attribute__((target("f16c"))) static std::uint16_t hw_f32_to_f16(float f) {
   return std::uint16_t(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT));
 }
-static bool have_f16c() { return __builtin_cpu_supports("f16c"); }
+static bool have_f16c() { return qlinear::cpu_features().f16c; }
 #endif
 
 using namespace qlinear;

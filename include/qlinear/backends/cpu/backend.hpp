@@ -1,0 +1,253 @@
+#pragma once
+// cpu::Backend: the fast CPU backend. Run-time dispatched kernels (scalar, AVX2, AVX-512,
+// AVX-512 VNNI, AMX; NEON, dotprod, i8mm), a thread pool per context, activations quantized
+// once per call (or kept exact), every scheme.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "qlinear/backends/backend.hpp"
+#include "qlinear/backends/cpu/context.hpp"
+#include "qlinear/backends/cpu/kernels.hpp"
+#include "qlinear/schemes/quantized_tensor.hpp"
+
+namespace qlinear::cpu {
+
+/// The CPU backend. Weights stay in their scheme's own bytes (GGUF blocks are used in place,
+/// zero-copy from a mapped file); forward picks, per call, the best kernel at or below the
+/// context's ISA ceiling, splits the output over the context's threads, and, in the default
+/// ActivationMode::quantized, quantizes x once into the scheme's int8 activation format.
+/// Usage:
+///   cpu::Context ctx(2);                                   // 2 threads, best ISA
+///   auto layer = QuantizedLinear<cpu::Backend, Q4_K>::from_float(w, n, k);
+///   layer.forward(ctx, x_view, y_view);
+struct Backend {
+  static constexpr bool host_memory = true;
+  using Context = cpu::Context;
+
+  template <Scheme S>
+  struct Weights {
+    QuantizedTensor<S> tensor;
+    std::size_t rows() const { return tensor.rows(); }
+    std::size_t cols() const { return tensor.cols(); }
+    std::size_t memory_bytes() const { return tensor.memory_bytes(); }
+  };
+
+  using Buffer = std::vector<float>;
+
+  /// This thread's default context: all hardware threads, best ISA (or QLINEAR_ISA).
+  static Context& default_context() {
+    thread_local Context ctx;
+    return ctx;
+  }
+
+  template <Scheme S>
+  static Weights<S> upload(QuantizedTensor<S> t) {
+    return Weights<S>{std::move(t)};
+  }
+  template <Scheme S>
+  static QuantizedTensor<S> download(const Weights<S>& w) {
+    return w.tensor;
+  }
+  static Buffer upload_floats(std::span<const float> v) { return Buffer(v.begin(), v.end()); }
+  static const float* data(const Buffer& b) { return b.data(); }
+  static void synchronize(Context&) {}
+
+  /// y[M×N] = x[M×K]·Wᵀ (+ bias, + y with accumulate).
+  template <Scheme S>
+  static void gemm(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y,
+                   Epilogue e = {}) {
+    qlinear::detail::check_gemm_shapes("cpu::Backend::gemm", w.rows(), w.cols(), x, y);
+    if (x.rows == 0) return;
+    if constexpr (HasIntegerPath<S>) {
+      if (ctx.mode() == ActivationMode::quantized) return gemm_quantized(ctx, w, x, y, e);
+    }
+    gemm_exact(ctx, w, x, y, e);
+  }
+
+  /// dx[M×K] (+)= dy[M×N]·W, over panels of dequantized weight rows (never all of W at once).
+  template <Scheme S>
+  static void gemm_transposed(Context& ctx, const Weights<S>& w, ConstMatrixView<float> dy, MatrixView<float> dx,
+                              bool accumulate = false) {
+    const std::size_t n = w.rows(), k = w.cols(), m = dy.rows;
+    qlinear::detail::check_gemm_transposed_shapes("cpu::Backend::gemm_transposed", n, k, dy, dx);
+    if (m == 0) return;
+    const auto dequantize = select_dequantize_rows<S>(ctx.isa()).fn;
+    const std::size_t panel_rows = 16;
+    const std::size_t panels = (n + panel_rows - 1) / panel_rows;
+    const unsigned threads = unsigned(std::min<std::size_t>(ctx.threads(), panels));
+    // Each thread accumulates its panels into its own m × k partial sum; the caller adds them.
+    std::vector<float*> partial(threads);
+    for (unsigned t = 0; t < threads; ++t) {
+      partial[t] = ctx.thread_scratch_as<float>(t, m * k + panel_rows * k);
+      std::fill(partial[t], partial[t] + m * k, 0.0f);
+    }
+    const auto& params = w.tensor.params();
+    const std::size_t rb = w.tensor.row_bytes();
+    ctx.pool().parallel_for(threads, [&](std::size_t part, unsigned) {
+      float* acc = partial[part];
+      float* panel = acc + m * k;
+      for (std::size_t p = part; p < panels; p += threads) {
+        const std::size_t j0 = p * panel_rows, rows = std::min(panel_rows, n - j0);
+        dequantize(w.tensor.row(j0), rb, rows, k, panel, &params, j0);
+        for (std::size_t i = 0; i < m; ++i) {
+          float* a = acc + i * k;
+          for (std::size_t j = 0; j < rows; ++j) {
+            const float g = dy(i, j0 + j);
+            if (g == 0.0f) continue;
+            const float* wr = panel + j * k;
+            for (std::size_t l = 0; l < k; ++l) a[l] += g * wr[l];
+          }
+        }
+      }
+    });
+    for (std::size_t i = 0; i < m; ++i) {
+      float* out = dx.row(i);
+      for (std::size_t l = 0; l < k; ++l) {
+        float s = accumulate ? out[l] : 0.0f;
+        for (unsigned t = 0; t < threads; ++t) s += partial[t][i * k + l];
+        out[l] = s;
+      }
+    }
+  }
+
+  /// What runs for scheme S with this context and M rows: "<isa>:<kernel>" (for tests, logs
+  /// and benchmark labels), e.g. "avx512_vnni:dot(q4_K,q8_K)" or "avx2:dequant+f32(nf4)".
+  template <Scheme S>
+  static std::string kernel_name(const Context& ctx) {
+    if constexpr (HasIntegerPath<S>) {
+      if (ctx.mode() == ActivationMode::quantized) {
+        using A = activation_scheme_t<S>;
+        const auto tile = select_dot_tile<S>(ctx.isa());
+        const auto quant = select_quantize_activations<A>(ctx.isa());
+        return std::string(isa_name(tile.isa)) + ":dot(" + std::string(S::name) + "," + std::string(A::name) +
+               ")+quantize@" + std::string(isa_name(quant.isa));
+      }
+    }
+    const auto deq = select_dequantize_rows<S>(ctx.isa());
+    const auto f32 = select_f32_tile(ctx.isa());
+    return std::string(isa_name(deq.isa)) + ":dequant(" + std::string(S::name) + ")+f32@" +
+           std::string(isa_name(f32.isa));
+  }
+
+ private:
+  // Weight rows per task: enough tasks to balance the threads (4 per thread), in multiples of
+  // 16 rows, at most 256 (so a task's weights stay in the L2 cache while activations stream).
+  static std::size_t rows_per_task(std::size_t n, unsigned threads) {
+    std::size_t r = (n + 4 * threads - 1) / (4 * threads);
+    r = (r + 15) / 16 * 16;
+    return std::clamp<std::size_t>(r, 16, 256);
+  }
+  static constexpr std::size_t kActivationRowsPerTile = 32;
+
+  template <Scheme S>
+  static void gemm_quantized(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y,
+                             Epilogue e) {
+    using A = activation_scheme_t<S>;
+    const std::size_t m = x.rows, n = w.rows(), k = w.cols();
+    const std::size_t a_stride = row_bytes<A>(k);
+    std::uint8_t* acts = ctx.activation_scratch(m * a_stride);
+    float* row_scale = ctx.row_scales(m);
+    std::uint8_t* exact = ctx.row_flags(m);
+
+    // 1. Quantize the activations once, split by rows.
+    const auto quantize = select_quantize_activations<A>(ctx.isa()).fn;
+    const std::size_t q_rows = std::max<std::size_t>(1, 8192 / std::max<std::size_t>(k / 64, 1));
+    const std::size_t q_tasks = (m + q_rows - 1) / q_rows;
+    ctx.pool().parallel_for(q_tasks, [&](std::size_t t, unsigned thread) {
+      QuantizeActivationArgs q;
+      q.x = x.data;
+      q.ldx = x.stride;
+      q.k = k;
+      q.m0 = t * q_rows;
+      q.m1 = std::min(m, q.m0 + q_rows);
+      q.out = acts;
+      q.out_stride = a_stride;
+      q.row_scale = row_scale;
+      q.exact = exact;
+      q.scratch = ctx.thread_scratch_as<float>(thread, k);
+      quantize(q);
+    });
+
+    // Rows the quantizer could not take (NaN/Inf, or tiny) are redone on the exact path below;
+    // with `accumulate` that needs their y as it was.
+    std::vector<std::size_t> exact_rows;
+    for (std::size_t i = 0; i < m; ++i)
+      if (exact[i]) exact_rows.push_back(i);
+    std::vector<float> saved;
+    if (e.accumulate)
+      for (std::size_t i : exact_rows) saved.insert(saved.end(), y.row(i), y.row(i) + n);
+
+    // 2. Integer dot products, tiles of weight rows × activation rows.
+    const auto tile = select_dot_tile<S>(ctx.isa()).fn;
+    const std::size_t nb = rows_per_task(n, ctx.threads());
+    const std::size_t n_tasks = (n + nb - 1) / nb;
+    DotTileArgs base;
+    base.w = w.tensor.bytes().data();
+    base.w_stride = w.tensor.row_bytes();
+    base.a = acts;
+    base.a_stride = a_stride;
+    base.k = k;
+    base.y = y.data;
+    base.ldy = y.stride;
+    base.row_scale = row_scale;
+    base.bias = e.bias;
+    base.accumulate = e.accumulate;
+    base.params = &w.tensor.params();
+    ctx.pool().parallel_for(n_tasks, [&](std::size_t t, unsigned) {
+      DotTileArgs a = base;
+      a.n0 = t * nb;
+      a.n1 = std::min(n, a.n0 + nb);
+      for (std::size_t i0 = 0; i0 < m; i0 += kActivationRowsPerTile) {
+        a.m0 = i0;
+        a.m1 = std::min(m, i0 + kActivationRowsPerTile);
+        tile(a);
+      }
+    });
+
+    // 3. The exact path for those rows overwrites what the integer path wrote there.
+    for (std::size_t r = 0; r < exact_rows.size(); ++r) {
+      const std::size_t i = exact_rows[r];
+      if (e.accumulate) std::copy(saved.begin() + std::ptrdiff_t(r * n), saved.begin() + std::ptrdiff_t((r + 1) * n), y.row(i));
+      gemm_exact(ctx, w, x.row_slice(i, 1), y.row_slice(i, 1), e);
+    }
+  }
+
+  template <Scheme S>
+  static void gemm_exact(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y,
+                         Epilogue e) {
+    const std::size_t m = x.rows, n = w.rows(), k = w.cols();
+    const auto dequantize = select_dequantize_rows<S>(ctx.isa()).fn;
+    const auto tile = select_f32_tile(ctx.isa()).fn;
+    const std::size_t panel_rows = 16;
+    const std::size_t tasks = (n + panel_rows - 1) / panel_rows;
+    const auto& params = w.tensor.params();
+    const std::size_t rb = w.tensor.row_bytes();
+    ctx.pool().parallel_for(tasks, [&](std::size_t t, unsigned thread) {
+      const std::size_t j0 = t * panel_rows, rows = std::min(panel_rows, n - j0);
+      float* panel = ctx.thread_scratch_as<float>(thread, panel_rows * k);
+      dequantize(w.tensor.row(j0), rb, rows, k, panel, &params, j0);
+      F32TileArgs a;
+      a.x = x.data;
+      a.ldx = x.stride;
+      a.panel = panel;
+      a.k = k;
+      a.n = rows;
+      a.y = y.data + j0;
+      a.ldy = y.stride;
+      a.bias = e.bias ? e.bias + j0 : nullptr;
+      a.accumulate = e.accumulate;
+      for (std::size_t i0 = 0; i0 < m; i0 += kActivationRowsPerTile) {
+        a.m0 = i0;
+        a.m1 = std::min(m, i0 + kActivationRowsPerTile);
+        tile(a);
+      }
+    });
+  }
+};
+
+}  // namespace qlinear::cpu

@@ -1,0 +1,226 @@
+#pragma once
+// The seam between cpu::Backend's drivers (threads, tiling, scratch, the epilogue) and its
+// per-ISA kernels. A kernel is a static member of a specialisation of one of the primary
+// templates below, for one (scheme, ISA) pair, in that ISA's namespace and header, compiled
+// with a target attribute; only pointers and scalars cross this seam (never vector types, never
+// Eigen), so one TU's flags can't change another's kernels.
+//
+// Kernel families:
+//  - DotTile<S, I>::tile(const DotTileArgs&): the integer path. Weight rows of scheme S against
+//    activation rows quantized (by QuantizeActivations<A, I>) into S's activation format
+//    A = activation_scheme_t<S> (GGUF's Q8_0 / Q8_1 / Q8_K pairing; qlinear's own schemes pick
+//    their own). Its scalar specialisation is the oracle: the scheme's own vec_dot.
+//  - DequantizeRows<S, I>::rows(...): weight rows to f32, for the exact path (f32
+//    activations). Its scalar specialisation is S::dequantize_row.
+//  - F32Tile<I>::tile(const F32TileArgs&): y tile = x · panelᵀ over a dequantized f32 panel.
+// The selection (select_*) takes the best ISA at or below the context's ceiling that has a
+// specialisation, and reports which one it took.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "qlinear/backends/cpu/isa.hpp"
+#include "qlinear/schemes/scheme.hpp"
+
+namespace qlinear::cpu {
+
+/// One tile of the integer path: y(i, j) for activation rows i in [m0, m1) and weight rows
+/// j in [n0, n1):  y(i, j) = (accumulate ? y(i, j) : 0) + row_scale[i] · dot(w_j, a_i) + bias[j].
+/// `row_scale` is never null (the activation quantizer's per-row power-of-two pre-scale, undone
+/// here); `bias` may be null. Weight row j starts at w + j·w_stride; activation row i at
+/// a + i·a_stride; y(i, j) is y[i·ldy + j].
+struct DotTileArgs {
+  const std::uint8_t* w = nullptr;
+  std::size_t w_stride = 0;
+  const std::uint8_t* a = nullptr;
+  std::size_t a_stride = 0;
+  std::size_t k = 0;
+  std::size_t m0 = 0, m1 = 0, n0 = 0, n1 = 0;
+  float* y = nullptr;
+  std::size_t ldy = 0;
+  const float* row_scale = nullptr;
+  const float* bias = nullptr;
+  bool accumulate = false;
+  /// Tensor-wide parameters of the weights (per-channel scales ...), or null: `const S::TensorParams*`.
+  const void* params = nullptr;
+};
+
+/// One tile of the exact path: y(i, j) for i in [m0, m1), j in [0, n) from f32 activations and
+/// an f32 panel of n dequantized weight rows (row j at panel + j·k):
+/// y(i, j) = (accumulate ? y(i, j) : 0) + Σ_l x(i, l) · panel(j, l) + bias[j].
+/// x(i, l) is x[i·ldx + l]; y(i, j) is y[i·ldy + j] (y and bias already offset to the panel's first row).
+struct F32TileArgs {
+  const float* x = nullptr;
+  std::size_t ldx = 0;
+  const float* panel = nullptr;
+  std::size_t k = 0;
+  std::size_t m0 = 0, m1 = 0, n = 0;
+  float* y = nullptr;
+  std::size_t ldy = 0;
+  const float* bias = nullptr;
+  bool accumulate = false;
+};
+
+/// Quantizes activation rows [m0, m1) of x (row i at x + i·ldx, k values) into scheme A's row
+/// format at out + i·out_stride. Each row is first multiplied by a power of two 2^e chosen so
+/// that its largest magnitude lies in [2^9, 2^10): exact, and it keeps GGUF's f16 block scales
+/// (and Q8_1's f16 sums) far from overflow and underflow whatever the activations' magnitude.
+/// row_scale[i] = 2^-e. A row holding NaN or ±Inf, or whose largest magnitude is below
+/// 2^-100 (where 2^e would overflow and f32 results are subnormal anyway), is not quantized:
+/// exact[i] = 1, and the driver computes that row on the exact path, so the output carries IEEE
+/// semantics (NaN and Inf propagate) and tiny rows keep their precision.
+struct QuantizeActivationArgs {
+  const float* x = nullptr;
+  std::size_t ldx = 0;
+  std::size_t k = 0;
+  std::size_t m0 = 0, m1 = 0;
+  std::uint8_t* out = nullptr;
+  std::size_t out_stride = 0;
+  float* row_scale = nullptr;
+  std::uint8_t* exact = nullptr;
+  /// Scratch for k floats (the scaled row).
+  float* scratch = nullptr;
+};
+
+/// Primary templates: a (scheme, ISA) pair without a kernel has no member, and selection skips it.
+template <class S, Isa I>
+struct DotTile {};
+template <class S, Isa I>
+struct DequantizeRows {};
+template <Isa I>
+struct F32Tile {};
+template <class A, Isa I>
+struct QuantizeActivations {};
+
+/// The activation format scheme S's integer path uses (GGUF's pairing where S has one).
+template <class S>
+struct ActivationFormat {};
+template <class S>
+  requires requires { typename S::ActivationScheme; }
+struct ActivationFormat<S> {
+  using type = typename S::ActivationScheme;
+};
+template <class S>
+using activation_scheme_t = typename ActivationFormat<S>::type;
+
+/// Whether scheme S has an integer path at all (an activation format and a scalar dot tile).
+template <class S>
+concept HasIntegerPath = requires { typename ActivationFormat<S>::type; } && requires(const DotTileArgs& a) {
+  DotTile<S, Isa::scalar>::tile(a);
+};
+
+/// A kernel chosen for a ceiling: the function and the level it was written for.
+template <class Fn>
+struct Selected {
+  Fn fn = nullptr;
+  Isa isa = Isa::scalar;
+};
+
+namespace detail {
+// Walks the build's ladder from the ceiling down; `pick(level)` returns a non-null function
+// when that level has a kernel. Every ladder starts with scalar, which every family has.
+template <class Fn, class Pick>
+Selected<Fn> select_down(Isa ceiling, Pick&& pick) {
+  const auto ladder = isa_ladder();
+  for (std::size_t i = ladder.size(); i-- > 0;) {
+    const Isa level = ladder[i];
+    if (level > ceiling) continue;
+    if (Fn f = pick(level)) return {f, level};
+  }
+  return {};
+}
+
+template <template <Isa> class Family, class Fn, class Get>
+Fn pick_level(Isa level, Get&& get) {
+  switch (level) {
+    case Isa::scalar: return get(Family<Isa::scalar>{});
+    case Isa::avx2: return get(Family<Isa::avx2>{});
+    case Isa::avx512: return get(Family<Isa::avx512>{});
+    case Isa::avx512_vnni: return get(Family<Isa::avx512_vnni>{});
+    case Isa::amx: return get(Family<Isa::amx>{});
+    case Isa::neon: return get(Family<Isa::neon>{});
+    case Isa::neon_dotprod: return get(Family<Isa::neon_dotprod>{});
+    case Isa::neon_i8mm: return get(Family<Isa::neon_i8mm>{});
+    default: return nullptr;
+  }
+}
+
+template <class S>
+struct DotTileOf {
+  template <Isa I>
+  using at = DotTile<S, I>;
+};
+template <class S>
+struct DequantizeRowsOf {
+  template <Isa I>
+  using at = DequantizeRows<S, I>;
+};
+template <class A>
+struct QuantizeActivationsOf {
+  template <Isa I>
+  using at = QuantizeActivations<A, I>;
+};
+}  // namespace detail
+
+using DotTileFn = void (*)(const DotTileArgs&);
+using F32TileFn = void (*)(const F32TileArgs&);
+using DequantizeRowsFn = void (*)(const std::uint8_t* rows, std::size_t stride, std::size_t count, std::size_t k,
+                                  float* out, const void* params, std::size_t first_row);
+using QuantizeActivationsFn = void (*)(const QuantizeActivationArgs&);
+
+/// The integer-path tile kernel for S at or below `ceiling`.
+template <class S>
+Selected<DotTileFn> select_dot_tile(Isa ceiling) {
+  return detail::select_down<DotTileFn>(ceiling, [](Isa level) {
+    return detail::pick_level<detail::DotTileOf<S>::template at, DotTileFn>(level, []<class K>(K) -> DotTileFn {
+      if constexpr (requires(const DotTileArgs& a) { K::tile(a); })
+        return &K::tile;
+      else
+        return nullptr;
+    });
+  });
+}
+
+/// The dequantizer of S's rows (exact path) at or below `ceiling`.
+template <class S>
+Selected<DequantizeRowsFn> select_dequantize_rows(Isa ceiling) {
+  return detail::select_down<DequantizeRowsFn>(ceiling, [](Isa level) {
+    return detail::pick_level<detail::DequantizeRowsOf<S>::template at, DequantizeRowsFn>(
+        level, []<class K>(K) -> DequantizeRowsFn {
+          if constexpr (requires { &K::rows; })
+            return &K::rows;
+          else
+            return nullptr;
+        });
+  });
+}
+
+/// The f32 tile kernel (exact path) at or below `ceiling`.
+inline Selected<F32TileFn> select_f32_tile(Isa ceiling) {
+  return detail::select_down<F32TileFn>(ceiling, [](Isa level) {
+    return detail::pick_level<F32Tile, F32TileFn>(level, []<class K>(K) -> F32TileFn {
+      if constexpr (requires(const F32TileArgs& a) { K::tile(a); })
+        return &K::tile;
+      else
+        return nullptr;
+    });
+  });
+}
+
+/// The activation quantizer into format A at or below `ceiling`.
+template <class A>
+Selected<QuantizeActivationsFn> select_quantize_activations(Isa ceiling) {
+  return detail::select_down<QuantizeActivationsFn>(ceiling, [](Isa level) {
+    return detail::pick_level<detail::QuantizeActivationsOf<A>::template at, QuantizeActivationsFn>(
+        level, []<class K>(K) -> QuantizeActivationsFn {
+          if constexpr (requires(const QuantizeActivationArgs& a) { K::rows(a); })
+            return &K::rows;
+          else
+            return nullptr;
+        });
+  });
+}
+
+}  // namespace qlinear::cpu

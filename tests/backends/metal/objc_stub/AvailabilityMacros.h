@@ -1,0 +1,2 @@
+// Stub for the Linux syntax check of the Metal host glue (gtest-port.h includes it on __APPLE__).
+#pragma once
