@@ -55,7 +55,7 @@ log "tests"
 tests_rc=0
 "$build/tests/backends_cuda_host_tests" --gtest_brief=1 >"$results/host_tests.log" 2>&1 || tests_rc=1
 tail -3 "$results/host_tests.log"
-timeout 600 "$build/tests/backends_cuda_tests" --gtest_output=json:"$results/cuda_tests.json" \
+timeout 300 "$build/tests/backends_cuda_tests" --gtest_output=json:"$results/cuda_tests.json" \
   >"$results/cuda_tests.log" 2>&1 || tests_rc=1
 grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]|Failure|GPU test skipped" "$results/cuda_tests.log" | head -40
 
@@ -84,7 +84,7 @@ if [ -n "$ggml_lib" ] && [ -f "$ggml_lib" ]; then
   # Its sm_90 code is PTX (compiled for 75/80/86/89/120): the driver JIT-compiles it on first
   # use, so give the JIT cache room and the run a time limit.
   export CUDA_CACHE_MAXSIZE=4294967296
-  QLINEAR_GGML_CUDA=$(cd "$(dirname "$ggml_lib")" && pwd)/$(basename "$ggml_lib") timeout 300 \
+  QLINEAR_GGML_CUDA=$(cd "$(dirname "$ggml_lib")" && pwd)/$(basename "$ggml_lib") timeout 240 \
     "$build/bench/cuda_bench" --benchmark_filter=/ggml/ --benchmark_min_time="$min_time" \
     --benchmark_out="$results/bench_ggml.json" --benchmark_out_format=json >"$results/bench_ggml.log" 2>&1 ||
     echo "ggml peer: run failed or timed out (see bench_ggml.log)"

@@ -23,7 +23,7 @@ namespace qlinear::cuda {
 
 /// One row of a tensor in the device layout: where its bytes are in each plane, and its
 /// per-row parameters. Pointers are into whatever memory holds the layout (device memory on
-/// the GPU, a host image in the tests).
+/// the GPU, a host image in the tests). Usage: `auto raw = Codec<Q4_K>::load(tensor.row(n), c);`
 struct RowRef {
   const std::uint8_t* q = nullptr;
   const std::uint8_t* h = nullptr;
@@ -34,6 +34,7 @@ struct RowRef {
 
 /// A decoded chunk of 32 weights: weight e = a[e / 16] · v[e] + b[e / 16] (b is 0 unless the
 /// codec has offsets). The kernels fold a and b in per half-chunk, after the dot product.
+/// Usage: `ChunkCodes c; Codec<S>::decode(raw, table, c);`
 struct ChunkCodes {
   float v[chunk_weights];
   float a[2];

@@ -162,7 +162,7 @@ __global__ void __launch_bounds__(MmaTile::threads) mma(MmaArgs a) {
 }  // namespace kernels
 
 /// The Launcher of dispatch.hpp on a real GPU: launches on the context's stream and checks
-/// every launch.
+/// every launch. Usage: `DeviceLauncher l(ctx);  run_gemm<Q4_K>(l, w.ref(), x, y, {}, ctx.options());`
 class DeviceLauncher {
  public:
   explicit DeviceLauncher(Context& ctx) : ctx_(ctx) {}

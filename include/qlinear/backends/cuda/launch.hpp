@@ -48,6 +48,7 @@ inline constexpr std::size_t max_grid_y = 65535;
 inline constexpr std::size_t max_grid_x = 2147483647;
 
 /// One launch: grid (x, y), threads per block, and the rows of x (or dy) it covers.
+/// Usage: `const Launch l = mma_launch(m, n, 0);  kernel<<<dim3(l.grid_x, l.grid_y), l.threads>>>(...);`
 struct Launch {
   std::size_t grid_x = 1, grid_y = 1;
   int threads = 0;

@@ -20,6 +20,7 @@ namespace qlinear::cuda {
 
 /// A tensor in the device layout as the kernels see it: plane pointers, pitches, shape and the
 /// per-row arrays. Trivially copyable: it is passed to kernels by value.
+/// Usage: `TensorRef t = Geometry::of<Q4_K>(n, k).ref(device_base);  RowRef r = t.row(j);`
 struct TensorRef {
   const std::uint8_t* q = nullptr;
   const std::uint8_t* h = nullptr;
@@ -168,7 +169,7 @@ std::vector<std::uint8_t> unpack_image(const Geometry& g, const std::uint8_t* im
 }
 
 /// The codebook a scheme's codes index (zeros for schemes without one), for kernels to stage in
-/// shared memory and for CPU emulation.
+/// shared memory and for CPU emulation. Usage: `const CodeTable<NF4> t; Codec<NF4>::decode(raw, t.value, c);`
 template <Scheme S>
 struct CodeTable {
   float value[16] = {};

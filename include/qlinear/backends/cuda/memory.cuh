@@ -61,6 +61,7 @@ class DeviceAllocation {
 };
 
 /// Makes `device` current for a scope and restores the previous device after it.
+/// Usage: `DeviceGuard guard(ctx.device());  cudaMalloc(...);`
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device) {
