@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs qlinear's whole test suite on a fresh Debian/Ubuntu machine, installing what is
-# missing first. Stages: unit (ctest, g++ Release), asan (ctest under Address+UB sanitizers, clang),
+# missing first. Stages: unit (ctest, g++ Release; the CUDA tests too where nvcc is found: they
+# build, and skip without a GPU), asan (ctest under Address+UB sanitizers, clang; host code only),
 # neon (aarch64 cross-build run under qemu), fuzz (libFuzzer, about a minute per target).
 # Usage: scripts/test.sh [stage ...]     (no stage: all of them, in that order)
 set -euo pipefail
@@ -24,7 +25,7 @@ stage_unit() {
 }
 stage_asan() {
   local flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-  CC=clang CXX=clang++ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQLINEAR_BUILD_BENCH=OFF \
+  CC=clang CXX=clang++ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQLINEAR_BUILD_BENCH=OFF -DQLINEAR_BUILD_CUDA=OFF \
     -DCMAKE_CXX_FLAGS="-O1 $flags" -DCMAKE_EXE_LINKER_FLAGS="$flags"
   cmake --build build/asan -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

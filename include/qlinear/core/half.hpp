@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdint>
 
+#include "qlinear/core/bit_cast.hpp"
 #include "qlinear/core/config.hpp"
 
 namespace qlinear {
@@ -23,7 +24,7 @@ struct bf16 {
   std::uint16_t bits = 0;
   QLINEAR_HD static constexpr bf16 from_bits(std::uint16_t b) { return bf16{b}; }
   QLINEAR_HD static constexpr bf16 from_float(float x);
-  QLINEAR_HD constexpr float to_float() const { return std::bit_cast<float>(std::uint32_t(bits) << 16); }
+  QLINEAR_HD constexpr float to_float() const { return qlinear::bit_cast<float>(std::uint32_t(bits) << 16); }
 };
 static_assert(sizeof(bf16) == 2);
 
@@ -33,26 +34,26 @@ QLINEAR_HD constexpr float f16_to_f32(std::uint16_t h) {
   const std::uint32_t sign = w & 0x80000000u;
   const std::uint32_t two_w = w + w;
   const std::uint32_t exp_offset = 0xE0u << 23;
-  const float normalized = std::bit_cast<float>((two_w >> 4) + exp_offset) * 0x1.0p-112f;
-  const float denormalized = std::bit_cast<float>((two_w >> 17) | (126u << 23)) - 0.5f;
+  const float normalized = qlinear::bit_cast<float>((two_w >> 4) + exp_offset) * 0x1.0p-112f;
+  const float denormalized = qlinear::bit_cast<float>((two_w >> 17) | (126u << 23)) - 0.5f;
   const std::uint32_t denormalized_cutoff = 1u << 27;
   const std::uint32_t result =
-      sign | (two_w < denormalized_cutoff ? std::bit_cast<std::uint32_t>(denormalized)
-                                          : std::bit_cast<std::uint32_t>(normalized));
-  return std::bit_cast<float>(result);
+      sign | (two_w < denormalized_cutoff ? qlinear::bit_cast<std::uint32_t>(denormalized)
+                                          : qlinear::bit_cast<std::uint32_t>(normalized));
+  return qlinear::bit_cast<float>(result);
 }
 
 /// float -> binary16 bits, round to nearest even; NaN stays NaN, overflow gives inf.
 QLINEAR_HD constexpr std::uint16_t f32_to_f16(float f) {
-  const std::uint32_t w = std::bit_cast<std::uint32_t>(f);
-  const float abs_f = std::bit_cast<float>(w & 0x7FFFFFFFu);
+  const std::uint32_t w = qlinear::bit_cast<std::uint32_t>(f);
+  const float abs_f = qlinear::bit_cast<float>(w & 0x7FFFFFFFu);
   float base = (abs_f * 0x1.0p+112f) * 0x1.0p-110f;
   const std::uint32_t shl1_w = w + w;
   const std::uint32_t sign = w & 0x80000000u;
   std::uint32_t bias = shl1_w & 0xFF000000u;
   if (bias < 0x71000000u) bias = 0x71000000u;
-  base = std::bit_cast<float>((bias >> 1) + 0x07800000u) + base;
-  const std::uint32_t bits = std::bit_cast<std::uint32_t>(base);
+  base = qlinear::bit_cast<float>((bias >> 1) + 0x07800000u) + base;
+  const std::uint32_t bits = qlinear::bit_cast<std::uint32_t>(base);
   const std::uint32_t exp_bits = (bits >> 13) & 0x00007C00u;
   const std::uint32_t mantissa_bits = bits & 0x00000FFFu;
   const std::uint32_t nonsign = exp_bits + mantissa_bits;
@@ -61,12 +62,12 @@ QLINEAR_HD constexpr std::uint16_t f32_to_f16(float f) {
 
 /// float -> bfloat16 bits, round to nearest even, NaN forced quiet (as ggml does).
 QLINEAR_HD constexpr std::uint16_t f32_to_bf16(float f) {
-  const std::uint32_t u = std::bit_cast<std::uint32_t>(f);
+  const std::uint32_t u = qlinear::bit_cast<std::uint32_t>(f);
   if ((u & 0x7FFFFFFFu) > 0x7F800000u) return std::uint16_t((u >> 16) | 64u);
   return std::uint16_t((u + (0x7FFFu + ((u >> 16) & 1u))) >> 16);
 }
 
-QLINEAR_HD constexpr float bf16_to_f32(std::uint16_t b) { return std::bit_cast<float>(std::uint32_t(b) << 16); }
+QLINEAR_HD constexpr float bf16_to_f32(std::uint16_t b) { return qlinear::bit_cast<float>(std::uint32_t(b) << 16); }
 
 QLINEAR_HD constexpr f16 f16::from_float(float x) { return f16{f32_to_f16(x)}; }
 QLINEAR_HD constexpr float f16::to_float() const { return f16_to_f32(bits); }

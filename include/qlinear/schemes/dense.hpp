@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "qlinear/core/bit_cast.hpp"
 #include "qlinear/core/config.hpp"
 #include "qlinear/core/half.hpp"
 #include "qlinear/schemes/scheme.hpp"
@@ -23,8 +24,8 @@ struct DenseF32Format {
   using Bits = std::uint32_t;
   static constexpr SchemeId id = SchemeId::f32;
   static constexpr std::string_view name = "f32";
-  QLINEAR_HD static constexpr Bits encode(float x) { return std::bit_cast<Bits>(x); }
-  QLINEAR_HD static constexpr float decode(Bits b) { return std::bit_cast<float>(b); }
+  QLINEAR_HD static constexpr Bits encode(float x) { return qlinear::bit_cast<Bits>(x); }
+  QLINEAR_HD static constexpr float decode(Bits b) { return qlinear::bit_cast<float>(b); }
 };
 struct DenseF16Format {
   using Bits = std::uint16_t;

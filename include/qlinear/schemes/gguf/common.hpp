@@ -26,6 +26,13 @@
 #if defined(__clang__)
 #define QLINEAR_GGUF_EXACT_FP_BEGIN _Pragma("float_control(push)") _Pragma("clang fp contract(off)")
 #define QLINEAR_GGUF_EXACT_FP_END _Pragma("float_control(pop)")
+#elif defined(__GNUC__) && defined(__CUDACC__) && !defined(__CUDA_ARCH__)
+// nvcc's host pass: its front end does not know GCC's optimize pragma (diagnostic 1675) and
+// hands it on to the host compiler; keep it and silence the front end around it.
+#define QLINEAR_GGUF_EXACT_FP_BEGIN                                                       \
+  _Pragma("nv_diagnostic push") _Pragma("nv_diag_suppress 1675") _Pragma("GCC push_options") \
+      _Pragma("GCC optimize(\"fp-contract=off\")")
+#define QLINEAR_GGUF_EXACT_FP_END _Pragma("GCC pop_options") _Pragma("nv_diagnostic pop")
 #elif defined(__GNUC__) && !defined(__CUDA_ARCH__)
 #define QLINEAR_GGUF_EXACT_FP_BEGIN _Pragma("GCC push_options") _Pragma("GCC optimize(\"fp-contract=off\")")
 #define QLINEAR_GGUF_EXACT_FP_END _Pragma("GCC pop_options")
