@@ -175,7 +175,9 @@ TYPED_TEST(OwnDotTile, EveryLevelMatchesTheScalarTileAndTheScalarTileTheDecodedP
     const auto bias = random_floats(n, seed++);
     const auto ref = double_product(xh, m, t.dequantize(), n, k, bias);
     // Sub-tiles: rows [2, 9) × columns [3, 20), and the whole.
-    for (auto [m0, m1, n0, n1] : {std::array<std::size_t, 4>{2, 9, 3, 20}, std::array<std::size_t, 4>{0, m, 0, n}}) {
+    for (const auto& range : {std::array<std::size_t, 4>{2, 9, 3, 20}, std::array<std::size_t, 4>{0, m, 0, n}}) {
+      // Named copies, not a structured binding: clang 14 cannot capture bindings in a lambda.
+      const std::size_t m0 = range[0], m1 = range[1], n0 = range[2], n1 = range[3];
       for (bool with_bias : {true, false}) {
         for (bool accumulate : {false, true}) {
           auto run = [&](cpu::DotTileFn fn) {

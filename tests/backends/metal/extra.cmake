@@ -80,6 +80,7 @@ target_link_libraries(backends_metal_shim_check PRIVATE qlinear::qlinear qlinear
 add_test(NAME backends_metal.embedded_source_names COMMAND backends_metal_shim_check)
 set_tests_properties(backends_metal.embedded_source_names PROPERTIES LABELS backends_metal)
 
+if(QLINEAR_BUILD_COMPILE_CHECKS)  # compile-only checks (tests/CMakeLists.txt)
 # ---- every kernel header on its own, C++14, under the shim ----
 file(GLOB metal_kernel_headers RELATIVE ${PROJECT_SOURCE_DIR}/include CONFIGURE_DEPENDS
   ${PROJECT_SOURCE_DIR}/include/qlinear/backends/metal/kernels/*.hpp)
@@ -124,6 +125,7 @@ if(NOT APPLE AND NOT CMAKE_CROSSCOMPILING)
   else()
     message(STATUS "qlinear: no clang++, so the Metal host glue's Objective-C++ syntax check is skipped")
   endif()
+endif()
 endif()
 
 # ---- Apple: the Objective-C++ backend on the GPU ----
