@@ -181,8 +181,16 @@ struct NF4DoubleParams {
 };
 
 /// Decodes an absmax code byte: offset + scale · (code − 128). Host and device.
+/// Two roundings, never one fused multiply-add: compilers contract a·b + c into an FMA where the
+/// target has one (clang in an AVX-512 kernel, nvcc everywhere), and every kernel must give the
+/// reference's bits.
 QLINEAR_HD float nf4_absmax_decode(std::uint8_t code, float offset, float scale) {
-  return offset + scale * float(int(code) - 128);
+#ifdef __CUDA_ARCH__
+  return offset + __fmul_rn(scale, float(int(code) - 128));
+#else
+  volatile float step = scale * float(int(code) - 128);
+  return offset + step;
+#endif
 }
 
 /// NF4 with double quantization of the block absmax to int8 (4.125 bits + ~32/K per weight).
