@@ -248,7 +248,43 @@ struct PackedKernels {
   explicit operator bool() const { return tile != nullptr; }
 };
 
+/// The f32 tile kernel (exact path) at or below `ceiling`.
+inline Selected<F32TileFn> select_f32_tile(Isa ceiling) {
+  return detail::select_down<F32TileFn>(ceiling, [](Isa level) {
+    return detail::pick_level<F32Tile, F32TileFn>(level, []<class K>(K) -> F32TileFn {
+      if constexpr (requires(const F32TileArgs& a) { K::tile(a); })
+        return &K::tile;
+      else
+        return nullptr;
+    });
+  });
+}
+
 /// The integer-path tile kernel for S at or below `ceiling`.
+template <class S>
+Selected<DotTileFn> select_dot_tile(Isa ceiling);
+/// The exact-path tile on S's own rows at or below `ceiling` (null fn when no level has one).
+template <class S>
+Selected<ExactDotTileFn> select_exact_dot_tile(Isa ceiling);
+/// The dequantizer of S's rows (exact path) at or below `ceiling`.
+template <class S>
+Selected<DequantizeRowsFn> select_dequantize_rows(Isa ceiling);
+/// The packed layout of S for the best level at or below `ceiling` that has one and whose
+/// `applies(n, k)` holds (empty when none does).
+template <class S>
+PackedKernels select_packed_layout(Isa ceiling, std::size_t n, std::size_t k);
+/// The activation quantizer into format A at or below `ceiling`.
+template <class A>
+Selected<QuantizeActivationsFn> select_quantize_activations(Isa ceiling);
+
+// The selectors' definitions: what instantiates every SIMD kernel of a scheme. A build of
+// qlinear's own tests, examples and tool may define QLINEAR_CPU_PREBUILT_KERNELS in the
+// translation units that reach the kernels only through these selectors: they then see the
+// declarations above only, and link one copy of the kernels, explicitly instantiated once for
+// every scheme (prebuilt/, the CMake option QLINEAR_PREBUILT_CPU_KERNELS). Instantiating them
+// in every such unit is most of the test build's time. Users of the header-only library never
+// define it.
+#if !defined(QLINEAR_CPU_PREBUILT_KERNELS)
 template <class S>
 Selected<DotTileFn> select_dot_tile(Isa ceiling) {
   return detail::select_down<DotTileFn>(ceiling, [](Isa level) {
@@ -261,7 +297,6 @@ Selected<DotTileFn> select_dot_tile(Isa ceiling) {
   });
 }
 
-/// The exact-path tile on S's own rows at or below `ceiling` (null fn when no level has one).
 template <class S>
 Selected<ExactDotTileFn> select_exact_dot_tile(Isa ceiling) {
   const auto ladder = isa_ladder();
@@ -280,7 +315,6 @@ Selected<ExactDotTileFn> select_exact_dot_tile(Isa ceiling) {
   return {};
 }
 
-/// The dequantizer of S's rows (exact path) at or below `ceiling`.
 template <class S>
 Selected<DequantizeRowsFn> select_dequantize_rows(Isa ceiling) {
   return detail::select_down<DequantizeRowsFn>(ceiling, [](Isa level) {
@@ -294,8 +328,6 @@ Selected<DequantizeRowsFn> select_dequantize_rows(Isa ceiling) {
   });
 }
 
-/// The packed layout of S for the best level at or below `ceiling` that has one and whose
-/// `applies(n, k)` holds (empty when none does).
 template <class S>
 PackedKernels select_packed_layout(Isa ceiling, std::size_t n, std::size_t k) {
   PackedKernels found;
@@ -326,19 +358,6 @@ PackedKernels select_packed_layout(Isa ceiling, std::size_t n, std::size_t k) {
   return found;
 }
 
-/// The f32 tile kernel (exact path) at or below `ceiling`.
-inline Selected<F32TileFn> select_f32_tile(Isa ceiling) {
-  return detail::select_down<F32TileFn>(ceiling, [](Isa level) {
-    return detail::pick_level<F32Tile, F32TileFn>(level, []<class K>(K) -> F32TileFn {
-      if constexpr (requires(const F32TileArgs& a) { K::tile(a); })
-        return &K::tile;
-      else
-        return nullptr;
-    });
-  });
-}
-
-/// The activation quantizer into format A at or below `ceiling`.
 template <class A>
 Selected<QuantizeActivationsFn> select_quantize_activations(Isa ceiling) {
   return detail::select_down<QuantizeActivationsFn>(ceiling, [](Isa level) {
@@ -351,5 +370,7 @@ Selected<QuantizeActivationsFn> select_quantize_activations(Isa ceiling) {
         });
   });
 }
+
+#endif  // !QLINEAR_CPU_PREBUILT_KERNELS
 
 }  // namespace qlinear::cpu

@@ -6,9 +6,13 @@
 #include "qlinear/backends/cpu/scalar/kernels.hpp"
 #include "qlinear/backends/cpu/scalar/own_schemes.hpp"
 
-#if defined(QLINEAR_X86_64)
+// With QLINEAR_CPU_PREBUILT_KERNELS (kernel_contract.hpp: qlinear's own test builds only) the
+// selectors are declarations and the SIMD levels' kernels live in one prebuilt library, so
+// their headers are not needed here. The scalar level stays: it says which schemes have an
+// integer path.
+#if defined(QLINEAR_X86_64) && !defined(QLINEAR_CPU_PREBUILT_KERNELS)
 #include "qlinear/backends/cpu/x86/kernels.hpp"
 #endif
-#if defined(QLINEAR_AARCH64)
+#if defined(QLINEAR_AARCH64) && !defined(QLINEAR_CPU_PREBUILT_KERNELS)
 #include "qlinear/backends/cpu/arm/kernels.hpp"
 #endif
