@@ -914,7 +914,11 @@ void describe_implementations() {
     for (auto b : lib->extra_buffer_types) bufts += std::string(bufts.empty() ? "" : ", ") + lib->ggml_backend_buft_name(b);
     lines.emplace_back("ggml", "ggml " + lib->version() + ", libggml-cpu-" + lib->variant + ".so (ggml_backend_score " +
                                    std::to_string(lib->score) + "), extra buffer types: " +
-                                   (bufts.empty() ? "none" : bufts) + "; from " + lib->dir);
+                                   (bufts.empty() ? "none" : bufts) +
+                                   (ggml::TileGuard::available()
+                                        ? "; ggml's AMX tile configuration put back on the calling thread before each call"
+                                        : "") +
+                                   "; from " + lib->dir);
   } else {
     lines.emplace_back("ggml", ggml::Library::why_missing());
   }
