@@ -455,7 +455,9 @@ struct QlinearRunner final : Runner {
   std::size_t copies() const override { return w->copies.size(); }
   std::size_t weight_bytes() const override { return w->copies.front().memory_bytes(); }
   std::string label() const override {
-    if constexpr (requires { B::template kernel_name<S>(ctx); })
+    if constexpr (requires { B::kernel_name(ctx, w->copies.front()); })  // the kernel these weights get
+      return backend + " " + B::kernel_name(ctx, w->copies.front());
+    else if constexpr (requires { B::template kernel_name<S>(ctx); })
       return backend + " " + B::template kernel_name<S>(ctx);
     else
       return backend;

@@ -11,10 +11,14 @@
 #include <limits>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "cpu_test_util.hpp"
 #include "qlinear/layers/quantized_linear.hpp"
+#if defined(__x86_64__)
+#include "qlinear/backends/cpu/x86/amx/tile.hpp"  // the test reads the tile configuration back
+#endif
 
 namespace qlinear::test {
 namespace {
@@ -332,6 +336,44 @@ TEST(CpuBackend, ForcedIsaIsTheCeilingAndUnsupportedLevelsAreErrors) {
 #endif
   EXPECT_THROW(cpu::isa_from_name("sse9"), Error);
 }
+
+#if defined(__x86_64__)
+// A caller's own AMX tile configuration survives a forward pass through each AMX kernel family
+// (ggml loads its configuration once per thread; a release under it faults its next tile op), and
+// a thread that had none is left with none. One thread: the kernels run on the caller's.
+TEST(CpuBackend, AmxKernelsGiveBackTheCallersTileConfiguration) {
+  if (!cpu::isa_supported(Isa::amx)) GTEST_SKIP() << "no AMX here: " << cpu_features().describe();
+  const std::size_t m = 33, n = 64, k = 256;
+  const auto x = random_activations(m, k, 61);
+  auto forward = [&]<class S>(std::type_identity<S>) {
+    const auto w = cpu::Backend::upload(random_tensor<S>(n, k, 62));
+    cpu::Context ctx(1);
+    ASSERT_EQ(cpu::Backend::kernel_name(ctx, w).rfind("amx:packed", 0), 0u) << S::name << ": " << cpu::Backend::kernel_name(ctx, w);
+    std::vector<float> y(m * n);
+    cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), m, k), MatrixView<float>(y.data(), m, n));
+  };
+  auto each_family = [&](auto check) {
+    check(std::type_identity<Q8_0>{});            // q32.hpp
+    check(std::type_identity<Q4_K>{});            // kquants.hpp, Q4_K / Q5_K
+    check(std::type_identity<Q6_K>{});            // kquants.hpp, Q6_K
+    check(std::type_identity<Int8PerChannel>{});  // int8.hpp
+    check(std::type_identity<Int4G128>{});        // int4.hpp
+  };
+  cpu::amx::TileConfig callers;
+  callers.set(0, 16, 64);
+  callers.set(1, 8, 32);
+  callers.set(7, 3, 12);
+  each_family([&]<class S>(std::type_identity<S> s) {
+    cpu::amx::load_tile_config(callers);
+    forward(s);
+    const cpu::amx::TileConfig after = cpu::amx::stored_tile_config();
+    EXPECT_EQ(0, std::memcmp(&after, &callers, sizeof after)) << S::name << ": the caller's configuration was not given back";
+    cpu::amx::release_tiles();
+    forward(s);
+    EXPECT_EQ(cpu::amx::stored_tile_config().palette, 0) << S::name << ": tiles left configured in a thread that had none";
+  });
+}
+#endif
 
 TEST(CpuBackend, ShapeMismatchesAreErrors) {
   const auto w = cpu::Backend::upload(random_tensor<Q8_0>(8, 64, 51));

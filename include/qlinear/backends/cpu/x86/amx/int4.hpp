@@ -221,6 +221,7 @@ QLINEAR_TARGET_AMX inline void expand_tile(const std::uint8_t* lines, std::uint8
 // one pair at once would wait for its stores).
 template <int G, bool Affine>
 QLINEAR_TARGET_AMX inline void int4_amx_rows(const DotTileArgs& t, std::size_t r0, std::size_t r1) {
+  const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   using L = PackedInt4<G, Affine>;
   const std::size_t k = t.k, nb = k / G;
   TileConfig cfg;
@@ -302,7 +303,7 @@ QLINEAR_TARGET_AMX inline void int4_amx_rows(const DotTileArgs& t, std::size_t r
     for (std::size_t r = r0; r < r1; ++r)
       for (int q = 0; q < np; ++q) store_sums(t, r, 16 * (p0 + std::size_t(q)), _mm512_load_ps(f[r - r0] + 16 * q));
   }
-  release_tiles();
+  restore_tiles(before);
 }
 
 template <int G, bool Affine>

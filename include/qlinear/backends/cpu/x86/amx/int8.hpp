@@ -186,6 +186,7 @@ QLINEAR_TARGET_AMX inline void int8_vnni_tile(const DotTileArgs& t) {
 // the panels' B tiles, C tiles 0-3 = (A0, B0), (A0, B1), (A1, B0), (A1, B1).
 template <class S>
 QLINEAR_TARGET_AMX inline void int8_amx_tile(const DotTileArgs& t) {
+  const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   const auto& params = *static_cast<const Int8Params*>(t.params);
   const std::size_t k = t.k;
   for (std::size_t i0 = t.m0; i0 < t.m1; i0 += 32) {
@@ -260,7 +261,7 @@ QLINEAR_TARGET_AMX inline void int8_amx_tile(const DotTileArgs& t) {
       }
     }
   }
-  release_tiles();
+  restore_tiles(before);
 }
 
 template <class S>

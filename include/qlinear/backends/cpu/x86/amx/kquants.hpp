@@ -301,6 +301,7 @@ QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, 
 template <bool kFive>
 QLINEAR_TARGET_AMX inline void q4k_amx(const DotTileArgs& t, std::size_t full, const float* da, std::uint8_t* tiles,
                                        float* sums) {
+  const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   const std::size_t k = t.k, nsb = k / 256, rows = t.m1 - t.m0;
   TileConfig cfg;
   for (int c = 0; c < 3; ++c) cfg.set(c, 16, 64);  // C: Σ a·q·lo, Σ a·q·hi, Σ a·m
@@ -354,7 +355,7 @@ QLINEAR_TARGET_AMX inline void q4k_amx(const DotTileArgs& t, std::size_t full, c
     }
     for (std::size_t i = 0; i < full; ++i) store_kq(t, t.m0 + i, 16 * p, _mm512_load_ps(sums + 16 * i));
   }
-  release_tiles();
+  restore_tiles(before);
 }
 
 template <bool kFive>
@@ -566,6 +567,7 @@ QLINEAR_TARGET_AMX inline void q6k_expand(const std::uint8_t* w, std::size_t p, 
 
 QLINEAR_TARGET_AMX inline void q6k_amx(const DotTileArgs& t, std::size_t full, const float* side, std::uint8_t* tiles,
                                        float* sums) {
+  const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   const std::size_t k = t.k, nsb = k / 256, rows = t.m1 - t.m0;
   TileConfig cfg;
   cfg.set(0, 16, 64);  // C, two in turn
@@ -612,7 +614,7 @@ QLINEAR_TARGET_AMX inline void q6k_amx(const DotTileArgs& t, std::size_t full, c
     }
     for (std::size_t i = 0; i < full; ++i) store_kq(t, t.m0 + i, 16 * p, _mm512_load_ps(sums + 16 * i));
   }
-  release_tiles();
+  restore_tiles(before);
 }
 
 QLINEAR_TARGET_AMX inline void q6k_packed_tile(const DotTileArgs& t) {

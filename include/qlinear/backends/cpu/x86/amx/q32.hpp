@@ -234,6 +234,7 @@ QLINEAR_TARGET_AMX inline void expand_q4_panel(const std::uint8_t* w, std::size_
 // store) to finish: consecutive blocks use two disjoint sets, (C0, A2, B4) and (C1, A3, B5).
 template <bool Four>
 QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t full, const float* da, std::uint8_t* expanded) {
+  const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   using L = PackedQ32<Four>;
   const std::size_t k = t.k, nb = k / 32, rows = t.m1 - t.m0;
   TileConfig cfg;
@@ -272,7 +273,7 @@ QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t full, c
       for (int r = 0; r < 16; ++r) store_q32(t, t.m0 + i0 + std::size_t(r), 16 * p, acc[r]);
     }
   }
-  release_tiles();
+  restore_tiles(before);
 }
 #undef QLINEAR_Q32_BLOCK
 

@@ -8,6 +8,9 @@
 // compiler must assume that statement reads every byte of it, so every store happens before
 // it, and ldtilecfg (which comes after, and cannot move above a volatile asm) sees them. The
 // tests load a configuration and read it back with sttilecfg, under g++ and under clang.
+//
+// Kernels read the thread's configuration first and give it back at the end (restore_tiles), so
+// that a caller's own tile configuration survives a call into qlinear.
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cstdint>
@@ -78,6 +81,18 @@ QLINEAR_TARGET_AMX inline void transpose_dwords(__m512i* r) {
 
 /// Ends this thread's use of the tiles (their state returns to INIT, cheap to context-switch).
 QLINEAR_TARGET_AMX inline void release_tiles() { _tile_release(); }
+
+/// Ends a kernel's use of the tiles, leaving the thread's tile state as the kernel found it
+/// (`before`, read with stored_tile_config() before its first ldtilecfg): a configuration
+/// another library had loaded is loaded again, otherwise the tiles are released. ggml, for one,
+/// loads its configuration once per thread and never again, so releasing under it would make its
+/// next tile instruction fault (#UD) in a process that runs both on one thread.
+QLINEAR_TARGET_AMX inline void restore_tiles(const TileConfig& before) {
+  if (before.palette != 0)
+    load_tile_config(before);
+  else
+    release_tiles();
+}
 
 }  // namespace qlinear::cpu::amx
 QLINEAR_X86_KERNELS_END
