@@ -40,6 +40,7 @@
 #include "qlinear/schemes/quantized_tensor.hpp"
 
 #if __has_include(<qlinear/backends/cpu/backend.hpp>)
+#include <qlinear/backends/cpu/activation_formats.hpp>
 #include <qlinear/backends/cpu/backend.hpp>
 #define QLINEAR_BENCH_HAVE_CPU_BACKEND 1
 #else
@@ -186,8 +187,10 @@ struct SchemeData {
   const float* weights = nullptr;  // N × K
   const float* x = nullptr;        // max_m × K
   ReferenceRows ref;
-  // The same product with x rounded to int8 in blocks of 256 (Q8_K-like): how far a correct
-  // int8-activation kernel may land from `ref`, which sets its tolerance.
+  // The same product with x rounded to int8 in the blocks the scheme's kernels quantize it in
+  // (256, Q8_K-like, for the GGUF and int4 schemes, whose blocks are no longer; the whole row for
+  // int8, whose activations take one scale per row): how far a correct int8-activation kernel
+  // may land from `ref`, which sets its tolerance.
   std::vector<float> x_q8;
   ReferenceRows ref_q8;
 };
@@ -217,7 +220,12 @@ SchemeData& quantized_scheme(const ShapeData& sd) {
     d->weights = d->weights_store.data();
     d->x = sd.x.data();
     d->ref = ReferenceRows(d->weights, sd.shape);
-    d->x_q8 = int8_blocks(d->x, max_m, sd.shape.k, 256);
+    std::size_t block = 256;
+#if QLINEAR_BENCH_HAVE_CPU_BACKEND
+    if constexpr (requires { typename qlinear::cpu::ActivationFormat<S>::type; })
+      if (std::is_same_v<qlinear::cpu::activation_scheme_t<S>, qlinear::cpu::I8Row>) block = sd.shape.k;
+#endif
+    d->x_q8 = int8_blocks(d->x, max_m, sd.shape.k, block);
     d->ref_q8 = ReferenceRows(d->weights, sd.shape);
     return d;
   }, drop_weights);
