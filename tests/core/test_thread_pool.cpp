@@ -42,6 +42,19 @@ TEST(ThreadPool, ManyShortJobsAndJobsAfterSleeping) {
   EXPECT_EQ(sum.load(), 4950);
 }
 
+// Jobs of fewer tasks than threads between larger ones (cpu::Backend quantizes a few activation
+// rows, then runs many weight tiles): a worker with nothing to do in one job must not count itself
+// into the next (that once left the caller waiting forever, seen under qemu-aarch64).
+TEST(ThreadPool, SmallJobsBetweenLargeOnesEachRunExactlyTheirTasks) {
+  ThreadPool pool(4);
+  for (int job = 0; job < 2000; ++job) {
+    const std::size_t tasks = job % 2 ? 2 : 16;
+    std::atomic<long> sum{0};
+    pool.parallel_for(tasks, [&](std::size_t t, unsigned) { sum += long(t) + 1; });
+    ASSERT_EQ(sum.load(), long(tasks * (tasks + 1) / 2)) << "job " << job;
+  }
+}
+
 TEST(ThreadPool, AnExceptionReachesTheCaller) {
   ThreadPool pool(3);
   EXPECT_THROW(pool.parallel_for(50,

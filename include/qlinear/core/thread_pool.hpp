@@ -79,7 +79,10 @@ class ThreadPool {
     job_.tasks = tasks;
     next_task_.store(0, std::memory_order_relaxed);
     error_ = nullptr;
-    const unsigned helpers = unsigned(std::min<std::size_t>(size_ - 1, tasks - 1));
+    // Every worker takes part in every job (those that find no task left just report back), and
+    // the caller waits for all of them: a worker left out of one job could read the next job's
+    // helper count while still on this one and report twice, and the caller would wait forever.
+    const unsigned helpers = size_ - 1;
     active_helpers_.store(helpers, std::memory_order_relaxed);
     pending_.store(helpers, std::memory_order_relaxed);
     {

@@ -207,9 +207,7 @@ struct Backend {
 
     // 1. Quantize the activations once, split by rows.
     const auto quantize = select_quantize_activations<A>(ctx.isa()).fn;
-    // (At most 8192/(k/64) rows a task, and at least one task per thread when there are rows enough.)
-    const std::size_t q_rows = std::max<std::size_t>(
-        1, std::min(8192 / std::max<std::size_t>(k / 64, 1), (m + ctx.threads() - 1) / ctx.threads()));
+    const std::size_t q_rows = std::max<std::size_t>(1, 8192 / std::max<std::size_t>(k / 64, 1));
     const std::size_t q_tasks = (m + q_rows - 1) / q_rows;
     ctx.pool().parallel_for(q_tasks, [&](std::size_t t, unsigned thread) {
       QuantizeActivationArgs q;
