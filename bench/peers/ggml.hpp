@@ -17,10 +17,10 @@
 //    which releases the tiles, on that same thread).
 
 #include <dlfcn.h>
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "qlinear/backends/cpu/isa.hpp"
+#if defined(__x86_64__)
+#include "qlinear/backends/cpu/x86/amx/tile.hpp"
 #define QLB_GGML_TILE_GUARD 1
 #else
 #define QLB_GGML_TILE_GUARD 0
@@ -223,9 +223,9 @@ class Library {
 /// ggml's AMX kernels (ggml-cpu/amx/mmq.cpp) load their tile configuration once per thread:
 /// ggml_tile_config_init returns at once when its `static thread_local bool is_first_time` is
 /// false, and ggml never executes TILERELEASE. The thread that calls ggml_backend_graph_compute is
-/// worker 0 of ggml's threadpool, and in the benchmark that thread also runs qlinear's AMX
-/// kernels, oneDNN's brgemm and the AMX ceiling loop, which end with TILERELEASE (tiles back to
-/// their INIT state). ggml's next TILELOADD on that thread then raises #UD: SIGILL (si_code
+/// worker 0 of ggml's threadpool, and in the benchmark that thread also runs oneDNN's brgemm and
+/// the AMX ceiling loop, which end with TILERELEASE (tiles back to their INIT state; qlinear's
+/// kernels did too, and now give back the configuration they found). ggml's next TILELOADD on that thread then raises #UD: SIGILL (si_code
 /// ILL_ILLOPN) in tinygemm_kernel_amx. The permission to use the tile data (arch_prctl
 /// ARCH_REQ_XCOMP_PERM) is per process and ggml asks for it when its AMX buffer type is created;
 /// it is not what fails.
@@ -234,33 +234,14 @@ class Library {
 /// thread (seen by after()), it puts ggml's configuration back if anything changed it (one
 /// STTILECFG and a 64-byte compare otherwise); until then it releases the tiles, so that a
 /// configuration seen after a call is the one ggml itself loaded. Nothing is assumed about ggml's
-/// configuration beyond that: it is read back with STTILECFG. Where the CPU, the OS or the
-/// process lacks AMX (or off x86-64), both do nothing.
+/// configuration beyond that: it is read back with STTILECFG. Where the processor, the OS or the
+/// process lacks AMX (qlinear's own detection, which also requests the tile permission), or off
+/// x86-64, both do nothing.
 class TileGuard {
  public:
-  /// The CPU has AMX-TILE, the OS enables its state (XCR0 bits 17, 18), and this process may use
-  /// the tile data (granted here if not yet, as ggml itself does).
   static bool available() {
 #if QLB_GGML_TILE_GUARD
-    static const bool ok = [] {
-      unsigned a = 0, b = 0, c = 0, d = 0;
-      if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false;  // OSXSAVE
-      if (__get_cpuid_max(0, nullptr) < 7) return false;
-      __cpuid_count(7, 0, a, b, c, d);
-      if (!(d & (1u << 24))) return false;  // AMX-TILE
-      unsigned lo = 0, hi = 0;
-      __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-      if ((lo & (3u << 17)) != (3u << 17)) return false;  // XTILECFG, XTILEDATA enabled by the OS
-      constexpr long ARCH_GET_XCOMP_PERM = 0x1022, ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18;
-      unsigned long mask = 0;
-      if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &mask) != 0) return false;
-      if (!(mask & (1ul << XFEATURE_XTILEDATA))) {
-        if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) return false;
-        if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &mask) != 0) return false;
-      }
-      return (mask & (1ul << XFEATURE_XTILEDATA)) != 0;
-    }();
-    return ok;
+    return qlinear::cpu::isa_supported(qlinear::cpu::Isa::amx);
 #else
     return false;
 #endif
@@ -270,16 +251,9 @@ class TileGuard {
 #if QLB_GGML_TILE_GUARD
     if (!available()) return;
     State& s = state();
-    if (!s.have) {
-      __asm__ volatile("tilerelease" ::: "memory");
-      return;
-    }
-    Config now;
-    __asm__ volatile("sttilecfg %0" : "=m"(now));
-    if (std::memcmp(now.bytes, s.ggml.bytes, sizeof now.bytes) != 0) {
-      __asm__ volatile("ldtilecfg %0" : : "m"(s.ggml) : "memory");
-      ++s.restores;
-    }
+    if (!s.have) return qlinear::cpu::amx::release_tiles();
+    const auto now = qlinear::cpu::amx::stored_tile_config();
+    if (std::memcmp(&now, &s.ggml, sizeof now) != 0) qlinear::cpu::amx::load_tile_config(s.ggml);
 #endif
   }
 
@@ -288,33 +262,19 @@ class TileGuard {
     if (!available()) return;
     State& s = state();
     if (s.have) return;
-    Config now;
-    __asm__ volatile("sttilecfg %0" : "=m"(now));
-    if (now.bytes[0] != 0) {  // palette 0: INIT (ggml did not use the tiles in this call)
+    const auto now = qlinear::cpu::amx::stored_tile_config();
+    if (now.palette != 0) {  // palette 0: INIT (ggml did not use the tiles in this call)
       s.ggml = now;
       s.have = true;
     }
 #endif
   }
 
-  /// How often before() had to put ggml's configuration back on this thread.
-  static std::size_t restores() {
-#if QLB_GGML_TILE_GUARD
-    return state().restores;
-#else
-    return 0;
-#endif
-  }
-
  private:
 #if QLB_GGML_TILE_GUARD
-  struct alignas(64) Config {
-    unsigned char bytes[64] = {};
-  };
   struct State {
-    Config ggml;
+    qlinear::cpu::amx::TileConfig ggml;
     bool have = false;
-    std::size_t restores = 0;
   };
   static State& state() {
     static thread_local State s;

@@ -80,11 +80,10 @@ class ThreadPool {
     next_task_.store(0, std::memory_order_relaxed);
     error_ = nullptr;
     // Every worker takes part in every job (those that find no task left just report back), and
-    // the caller waits for all of them: a worker left out of one job could read the next job's
-    // helper count while still on this one and report twice, and the caller would wait forever.
-    const unsigned helpers = size_ - 1;
-    active_helpers_.store(helpers, std::memory_order_relaxed);
-    pending_.store(helpers, std::memory_order_relaxed);
+    // the caller waits for all of them: when workers were left out of small jobs, one could read
+    // the next job's helper count while still on this one and report twice, and the caller
+    // waited forever.
+    pending_.store(size_ - 1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       generation_.fetch_add(1, std::memory_order_release);
@@ -135,10 +134,8 @@ class ThreadPool {
       }
       seen = g;
       if (stop_.load(std::memory_order_relaxed)) return;
-      if (thread <= active_helpers_.load(std::memory_order_relaxed)) {
-        run_tasks(thread);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
-      }
+      run_tasks(thread);
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
 
@@ -147,7 +144,6 @@ class ThreadPool {
   Job job_;
   std::atomic<std::size_t> next_task_{0};
   std::atomic<unsigned> pending_{0};
-  std::atomic<unsigned> active_helpers_{0};
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> sleepers_{0};
   std::mutex mutex_;
