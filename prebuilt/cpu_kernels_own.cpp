@@ -12,4 +12,5 @@ QLINEAR_PREBUILD_WEIGHT_KERNELS(Int8PerChannelAffine);
 QLINEAR_PREBUILD_WEIGHT_KERNELS(NF4);
 QLINEAR_PREBUILD_WEIGHT_KERNELS(NF4DoubleQuant);
 QLINEAR_PREBUILD_ACTIVATION_KERNELS(I8Row);
+template Selected<F32TileFn> select_f32_tile<>(Isa);  // the exact path's, shared by every scheme
 }  // namespace qlinear::cpu

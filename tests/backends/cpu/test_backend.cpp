@@ -375,6 +375,23 @@ TEST(CpuBackend, AmxKernelsGiveBackTheCallersTileConfiguration) {
 }
 #endif
 
+// This unit compiles against the prebuilt kernels (only the selectors' declarations): the exact
+// path's f32 tile must still be the processor's best, as in a unit that sees every level (a
+// selector defined inline where the SIMD tiles are hidden once gave scalar here).
+TEST(CpuBackend, TheExactPathTakesTheBestF32Tile) {
+  const auto got = cpu::select_f32_tile(cpu::best_isa()).isa;
+  if (cpu::isa_supported(Isa::avx512))
+    EXPECT_EQ(got, Isa::avx512);
+  else if (cpu::isa_supported(Isa::avx2))
+    EXPECT_EQ(got, Isa::avx2);
+  else if (cpu::isa_supported(Isa::neon))
+    EXPECT_EQ(got, Isa::neon);
+  else
+    GTEST_SKIP() << "no SIMD f32 tile on this processor: " << cpu_features().describe();
+  EXPECT_NE(cpu::Backend::kernel_name<NF4>(cpu::Context(1)).find("+f32@" + std::string(cpu::isa_name(got))),
+            std::string::npos);
+}
+
 TEST(CpuBackend, ShapeMismatchesAreErrors) {
   const auto w = cpu::Backend::upload(random_tensor<Q8_0>(8, 64, 51));
   cpu::Context ctx(1);

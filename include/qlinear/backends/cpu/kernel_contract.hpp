@@ -248,17 +248,11 @@ struct PackedKernels {
   explicit operator bool() const { return tile != nullptr; }
 };
 
-/// The f32 tile kernel (exact path) at or below `ceiling`.
-inline Selected<F32TileFn> select_f32_tile(Isa ceiling) {
-  return detail::select_down<F32TileFn>(ceiling, [](Isa level) {
-    return detail::pick_level<F32Tile, F32TileFn>(level, []<class K>(K) -> F32TileFn {
-      if constexpr (requires(const F32TileArgs& a) { K::tile(a); })
-        return &K::tile;
-      else
-        return nullptr;
-    });
-  });
-}
+/// The f32 tile kernel (exact path) at or below `ceiling`. (A template only so that, like the
+/// selectors below, it can be declared alone: its definition sees every level's F32Tile, and an
+/// inline function defined where they are hidden would be another function under the same name.)
+template <class = void>
+Selected<F32TileFn> select_f32_tile(Isa ceiling);
 
 /// The integer-path tile kernel for S at or below `ceiling`.
 template <class S>
@@ -285,6 +279,18 @@ Selected<QuantizeActivationsFn> select_quantize_activations(Isa ceiling);
 // in every such unit is most of the test build's time. Users of the header-only library never
 // define it.
 #if !defined(QLINEAR_CPU_PREBUILT_KERNELS)
+template <class>
+Selected<F32TileFn> select_f32_tile(Isa ceiling) {
+  return detail::select_down<F32TileFn>(ceiling, [](Isa level) {
+    return detail::pick_level<F32Tile, F32TileFn>(level, []<class K>(K) -> F32TileFn {
+      if constexpr (requires(const F32TileArgs& a) { K::tile(a); })
+        return &K::tile;
+      else
+        return nullptr;
+    });
+  });
+}
+
 template <class S>
 Selected<DotTileFn> select_dot_tile(Isa ceiling) {
   return detail::select_down<DotTileFn>(ceiling, [](Isa level) {

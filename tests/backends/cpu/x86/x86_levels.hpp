@@ -1,7 +1,7 @@
 #pragma once
 // The x86 kernel levels of the GGUF integer path, for the focused x86 tests: each level's
-// kernels called directly (not through the backend's selection), for the levels this
-// processor runs.
+// own kernels (the selection at that ceiling, never a fallback), for the levels this processor
+// runs.
 
 #include <string>
 #include <vector>
@@ -31,25 +31,23 @@ inline std::vector<cpu::Isa> x86_quantizer_levels() {
 }
 
 #if defined(__x86_64__)
-/// The dot tile of scheme S written for `level` itself (no fallback to a lower level).
+/// The dot tile of scheme S written for `level` itself (no fallback to a lower level): what
+/// the selection gives with `level` as the ceiling, checked to be that level's.
 template <class S>
 cpu::DotTileFn dot_tile_at(cpu::Isa level) {
-  switch (level) {
-    case cpu::Isa::scalar: return &cpu::DotTile<S, cpu::Isa::scalar>::tile;
-    case cpu::Isa::avx2: return &cpu::DotTile<S, cpu::Isa::avx2>::tile;
-    case cpu::Isa::avx512: return &cpu::DotTile<S, cpu::Isa::avx512>::tile;
-    case cpu::Isa::avx512_vnni: return &cpu::DotTile<S, cpu::Isa::avx512_vnni>::tile;
-    default: return nullptr;
-  }
+  const auto sel = cpu::select_dot_tile<S>(level);
+  if (sel.isa != level)
+    throw Error("no dot tile of " + std::string(S::name) + " at " + std::string(cpu::isa_name(level)) + " (selected " +
+                std::string(cpu::isa_name(sel.isa)) + ")");
+  return sel.fn;
 }
 template <class A>
 cpu::QuantizeActivationsFn quantizer_at(cpu::Isa level) {
-  switch (level) {
-    case cpu::Isa::scalar: return &cpu::QuantizeActivations<A, cpu::Isa::scalar>::rows;
-    case cpu::Isa::avx2: return &cpu::QuantizeActivations<A, cpu::Isa::avx2>::rows;
-    case cpu::Isa::avx512: return &cpu::QuantizeActivations<A, cpu::Isa::avx512>::rows;
-    default: return nullptr;
-  }
+  const auto sel = cpu::select_quantize_activations<A>(level);
+  if (sel.isa != level)
+    throw Error("no quantizer of " + std::string(A::name) + " at " + std::string(cpu::isa_name(level)) + " (selected " +
+                std::string(cpu::isa_name(sel.isa)) + ")");
+  return sel.fn;
 }
 #endif
 

@@ -11,6 +11,8 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 
+#include "qlinear/backends/cpu/x86/amx/tile.hpp"
+
 namespace qlinear::test {
 namespace {
 
