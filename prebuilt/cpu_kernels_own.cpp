@@ -13,4 +13,5 @@ QLINEAR_PREBUILD_WEIGHT_KERNELS(NF4);
 QLINEAR_PREBUILD_WEIGHT_KERNELS(NF4DoubleQuant);
 QLINEAR_PREBUILD_ACTIVATION_KERNELS(I8Row);
 template Selected<F32TileFn> select_f32_tile<>(Isa);  // the exact path's, shared by every scheme
+template Bf16Kernels select_bf16_kernels<>(Isa);     // the bf16 path's (NF4)
 }  // namespace qlinear::cpu

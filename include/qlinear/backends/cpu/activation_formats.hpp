@@ -8,7 +8,10 @@
 //  - int4 groups of G (± affine)                 → Q8Block<G>: int8 blocks of the weights' own
 //    group size, so each weight group meets exactly one activation scale;
 //  - NF4 (± double quant): no integer path. Its codebook is not integer, so no int8 table gives
-//    its products exactly; it runs on the exact path (SIMD table lookups into f32).
+//    its products exactly. It runs in bf16 where the processor has AMX-BF16 (kBf16Products:
+//    activations and dequantized weights rounded to bf16, products summed in f32, as
+//    bitsandbytes computes NF4 layers), for more rows than the exact dot tiles take; on the exact
+//    path (SIMD table lookups into f32) otherwise.
 //
 // Neither format is a storage scheme: they are Scheme-shaped (so row_bytes<A> and the tests'
 // dequantize work) but live only in cpu::Context's scratch, one call long.
@@ -23,6 +26,7 @@
 #include "qlinear/backends/cpu/kernel_contract.hpp"
 #include "qlinear/schemes/int4.hpp"
 #include "qlinear/schemes/int8.hpp"
+#include "qlinear/schemes/nf4.hpp"
 #include "qlinear/schemes/scheme.hpp"
 
 namespace qlinear::cpu {
@@ -152,5 +156,15 @@ template <int G>
 struct ActivationFormat<Int4Affine<G>> {
   using type = Q8Block<G>;
 };
+
+/// Whether cpu::Backend computes S in bf16 in ActivationMode::quantized (on the processors with
+/// a bf16 path; see the top of this file). The bf16 driver dequantizes rows a K slice of whole
+/// blocks at a time, so S's blocks must decode on their own (per-row parameters at most).
+template <class S>
+inline constexpr bool kBf16Products = false;
+template <>
+inline constexpr bool kBf16Products<NF4> = true;
+template <>
+inline constexpr bool kBf16Products<NF4DoubleQuant> = true;
 
 }  // namespace qlinear::cpu

@@ -89,6 +89,10 @@ struct Backend {
     if constexpr (HasIntegerPath<S>) {
       if (ctx.mode() == ActivationMode::quantized) return gemm_quantized(ctx, w, x, y, e);
     }
+    if constexpr (kBf16Products<S>) {
+      if (ctx.mode() == ActivationMode::quantized && x.rows > kExactDotMaxRows)
+        if (const auto bf16 = select_bf16_kernels(ctx.isa())) return gemm_bf16(ctx, w, x, y, e, bf16);
+    }
     gemm_exact(ctx, w, x, y, e);
   }
 
@@ -168,9 +172,15 @@ struct Backend {
     const auto deq = select_dequantize_rows<S>(ctx.isa());
     const auto f32 = select_f32_tile(ctx.isa());
     const auto direct = select_exact_dot_tile<S>(ctx.isa());
+    std::string bf16;
+    if constexpr (kBf16Products<S>) {
+      if (const auto b = select_bf16_kernels(ctx.isa()); b && ctx.mode() == ActivationMode::quantized)
+        bf16 = "|M>" + std::to_string(kExactDotMaxRows) + ":" + std::string(isa_name(b.isa)) + ":bf16";
+    }
     return std::string(isa_name(deq.isa)) + ":dequant(" + std::string(S::name) + ")+f32@" +
            std::string(isa_name(f32.isa)) +
-           (direct.fn ? "|M<=" + std::to_string(kExactDotMaxRows) + ":" + std::string(isa_name(direct.isa)) + ":exact_dot" : "");
+           (direct.fn ? "|M<=" + std::to_string(kExactDotMaxRows) + ":" + std::string(isa_name(direct.isa)) + ":exact_dot" : "") +
+           bf16;
   }
 
  private:
@@ -286,6 +296,63 @@ struct Backend {
       if (e.accumulate) std::copy(saved.begin() + std::ptrdiff_t(r * n), saved.begin() + std::ptrdiff_t((r + 1) * n), y.row(i));
       gemm_exact(ctx, w, x.row_slice(i, 1), y.row_slice(i, 1), e);
     }
+  }
+
+  // The bf16 path (kBf16Products<S>): activations rounded once, then per task a panel of
+  // kBf16PanelRows weight rows dequantized, rounded and packed, against every activation row.
+  template <Scheme S>
+  static void gemm_bf16(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y, Epilogue e,
+                        const Bf16Kernels& bf16) {
+    const std::size_t m = x.rows, n = w.rows(), k = w.cols();
+    const std::size_t kp = (k + 31) / 32 * 32, mp = (m + 15) / 16 * 16;
+    auto* acts = reinterpret_cast<std::uint16_t*>(ctx.activation_scratch(mp * kp * sizeof(std::uint16_t)));
+    float* row_scale = ctx.row_scales(m);
+    ctx.pool().parallel_for(mp / 16, [&](std::size_t t, unsigned) {
+      Bf16ConvertArgs c;
+      c.x = x.data;
+      c.ldx = x.stride;
+      c.k = k;
+      c.m = m;
+      c.m0 = 16 * t;
+      c.m1 = 16 * t + 16;
+      c.out = acts;
+      c.out_stride = kp;
+      c.row_scale = row_scale;
+      bf16.convert(c);
+    });
+    const auto dequantize = select_dequantize_rows<S>(ctx.isa()).fn;
+    const auto& params = w.params();
+    const std::size_t rb = row_bytes<S>(k);
+    // The panel is dequantized and packed a K slice at a time, so its f32 rows stay in L1.
+    const std::size_t slice = std::max<std::size_t>(S::block_elems, 256 / S::block_elems * S::block_elems);
+    const std::size_t panel_floats = kBf16PanelRows * slice, packed_values = bf16_panel_values(kp);
+    ctx.pool().parallel_for((n + kBf16PanelRows - 1) / kBf16PanelRows, [&](std::size_t t, unsigned thread) {
+      const std::size_t j0 = t * kBf16PanelRows, rows = std::min(kBf16PanelRows, n - j0);
+      auto* packed = reinterpret_cast<std::uint16_t*>(ctx.thread_scratch(
+          thread, packed_values * sizeof(std::uint16_t) + panel_floats * sizeof(float) + kBf16PanelRows * rb));
+      float* panel = reinterpret_cast<float*>(packed + packed_values);
+      auto* restored = reinterpret_cast<std::uint8_t*>(panel + panel_floats);
+      const std::uint8_t* src = canonical_rows(w, j0, rows, restored);
+      for (std::size_t l0 = 0; l0 < k; l0 += slice) {
+        const std::size_t len = std::min(slice, k - l0);
+        dequantize(src + l0 / S::block_elems * S::block_bytes, rb, rows, len, panel, &params, j0);
+        bf16.pack(panel, rows, len, packed + bf16_panel_values(l0));
+      }
+      Bf16TileArgs a;
+      a.a = acts;
+      a.a_stride = kp;
+      a.panel = packed;
+      a.kp = kp;
+      a.m0 = 0;
+      a.m1 = m;
+      a.n = rows;
+      a.y = y.data + j0;
+      a.ldy = y.stride;
+      a.row_scale = row_scale;
+      a.bias = e.bias ? e.bias + j0 : nullptr;
+      a.accumulate = e.accumulate;
+      bf16.tile(a);
+    });
   }
 
   template <Scheme S>

@@ -17,9 +17,13 @@ namespace qlinear::cpu {
 /// How cpu::Backend treats activations.
 ///  - quantized: each forward quantizes x once, per block, to int8 (the scheme's activation
 ///    format: Q8_0 / Q8_1 / Q8_K for the GGUF types, as ggml does) and runs integer dot
-///    products. Fast; the error is that of the 8-bit activations (about 0.3% relative).
+///    products. Fast; the error is that of the 8-bit activations (about 0.3% relative). NF4
+///    (± double quant), which has no integer path, is computed in bf16 instead where the
+///    processor has AMX-BF16, for more than kExactDotMaxRows rows: x and the dequantized weights
+///    rounded to bf16, products summed in f32 (as bitsandbytes computes NF4; about 0.3% too).
 ///  - exact: x stays f32 and weight panels are dequantized next to the f32 multiply-adds; the
-///    result is the reference's up to f32 rounding. Schemes with no integer path always run so.
+///    result is the reference's up to f32 rounding. The other schemes with no integer path
+///    (dense f32/f16/bf16) always run so.
 enum class ActivationMode : std::uint8_t { quantized, exact };
 
 /// Per-caller state of cpu::Backend. One context is used by one thread at a time; layers are

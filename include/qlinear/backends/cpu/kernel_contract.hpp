@@ -15,6 +15,9 @@
 //  - F32Tile<I>::tile(const F32TileArgs&): y tile = x · panelᵀ over a dequantized f32 panel.
 //  - ExactDotTile<S, I>::tile(const ExactDotArgs&) (optional): the exact path for few activation
 //    rows straight from S's rows, decoding weights in registers (no f32 panel in memory).
+//  - Bf16Tile<I> (optional, AMX-BF16): the bf16 path of the schemes cpu::Backend computes in
+//    bf16 in the quantized mode (kBf16Products<S>): activations rounded to bf16 once per call,
+//    dequantized weight panels rounded to bf16, products summed in f32.
 //  - PackedLayout<S, I>: weights repacked at upload into the layout level I's microkernels
 //    want (AMX tiles), with the integer-path tile that reads it; see its comment for the rule
 //    that lets every other level (and the exact path) still run on such weights.
@@ -114,6 +117,43 @@ struct QuantizeActivationArgs {
   float* scratch = nullptr;
 };
 
+/// Rounds activation rows [m0, m1) of x (k values each, row i at x + i·ldx) to bf16 at
+/// out + i·out_stride (out_stride ≥ k, a multiple of 32; the values past k are 0). Each row is
+/// first multiplied by 2^e, its largest magnitude then in [1, 2) (e = 0 for a row holding NaN or
+/// ±Inf, which bf16 carries); row_scale[i] = 2^-e. Rows from m on (up to m1) are the padding of
+/// the last tile: all zeros, no scale.
+struct Bf16ConvertArgs {
+  const float* x = nullptr;
+  std::size_t ldx = 0;
+  std::size_t k = 0;
+  std::size_t m = 0, m0 = 0, m1 = 0;
+  std::uint16_t* out = nullptr;
+  std::size_t out_stride = 0;
+  float* row_scale = nullptr;
+};
+
+/// One tile of the bf16 path: y(i, j) for activation rows i in [m0, m1) and the n ≤ 32 weight
+/// rows of one packed panel (Bf16Tile::pack):
+/// y(i, j) = (accumulate ? y(i, j) : 0) + row_scale[i] · Σ_l a(i, l) · panel(j, l) + bias[j].
+/// a(i, l) is a[i·a_stride + l] (bf16 bits, from Bf16Tile::convert; rows up to m1 rounded up to
+/// 16 must exist); K runs to kp, a multiple of 32. y(i, j) is y[i·ldy + j] (y and bias already
+/// offset to the panel's first row). m0 is a multiple of 16.
+struct Bf16TileArgs {
+  const std::uint16_t* a = nullptr;
+  std::size_t a_stride = 0;
+  const std::uint16_t* panel = nullptr;
+  std::size_t kp = 0;
+  std::size_t m0 = 0, m1 = 0, n = 0;
+  float* y = nullptr;
+  std::size_t ldy = 0;
+  const float* row_scale = nullptr;
+  const float* bias = nullptr;
+  bool accumulate = false;
+};
+/// Weight rows per packed bf16 panel, and the panel's size in bf16 values for K padded to kp.
+inline constexpr std::size_t kBf16PanelRows = 32;
+inline constexpr std::size_t bf16_panel_values(std::size_t kp) { return kBf16PanelRows * kp; }
+
 /// Primary templates: a (scheme, ISA) pair without a kernel has no member, and selection skips it.
 template <class S, Isa I>
 struct DotTile {};
@@ -125,6 +165,8 @@ template <class S, Isa I>
 struct ExactDotTile {};
 template <class A, Isa I>
 struct QuantizeActivations {};
+template <Isa I>
+struct Bf16Tile {};
 
 /// A weight layout repacked at upload for level I's kernels, at no more memory than the
 /// scheme's own rows. A specialisation provides:
@@ -254,6 +296,21 @@ struct PackedKernels {
 template <class = void>
 Selected<F32TileFn> select_f32_tile(Isa ceiling);
 
+/// The bf16 path's kernels, as selected for a ceiling (all null where no level at or below it
+/// has them and the processor runs them).
+struct Bf16Kernels {
+  Isa isa = Isa::scalar;
+  void (*convert)(const Bf16ConvertArgs&) = nullptr;
+  /// Rounds `rows` ≤ kBf16PanelRows f32 rows of k values (row j at panel + j·k) to bf16 into
+  /// out's bf16_panel_values(kp) values (rows past `rows` and values past k are 0).
+  void (*pack)(const float* panel, std::size_t rows, std::size_t k, std::uint16_t* out) = nullptr;
+  void (*tile)(const Bf16TileArgs&) = nullptr;
+  explicit operator bool() const { return tile != nullptr; }
+};
+/// The bf16 path at or below `ceiling` (a template for the reason select_f32_tile is).
+template <class = void>
+Bf16Kernels select_bf16_kernels(Isa ceiling);
+
 /// The integer-path tile kernel for S at or below `ceiling`.
 template <class S>
 Selected<DotTileFn> select_dot_tile(Isa ceiling);
@@ -289,6 +346,22 @@ Selected<F32TileFn> select_f32_tile(Isa ceiling) {
         return nullptr;
     });
   });
+}
+
+template <class>
+Bf16Kernels select_bf16_kernels(Isa ceiling) {
+  Bf16Kernels found;
+  const auto ladder = isa_ladder();
+  for (std::size_t i = ladder.size(); i-- > 0 && !found;) {
+    const Isa level = ladder[i];
+    if (level > ceiling) continue;
+    detail::pick_level<Bf16Tile, const void*>(level, [&]<class K>(K) -> const void* {
+      if constexpr (requires(const Bf16TileArgs& a) { K::tile(a); })
+        if (K::available()) found = Bf16Kernels{level, &K::convert, &K::pack, &K::tile};
+      return nullptr;
+    });
+  }
+  return found;
 }
 
 template <class S>

@@ -17,6 +17,7 @@
 #include "qlinear/backends/cpu/x86/avx512/quantize_own.hpp"
 #include "qlinear/backends/cpu/x86/avx512_vnni/own_int.hpp"
 // AMX: packed layouts (tile order) and their kernels
+#include "qlinear/backends/cpu/x86/amx/bf16.hpp"
 #include "qlinear/backends/cpu/x86/amx/int4.hpp"
 #include "qlinear/backends/cpu/x86/amx/int8.hpp"
 #include "qlinear/backends/cpu/x86/amx/kquants.hpp"

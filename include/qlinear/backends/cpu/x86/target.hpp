@@ -12,6 +12,10 @@
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 #define QLINEAR_TARGET_AMX \
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,amx-tile,amx-int8,amx-bf16")))
+// AMX with AVX512-BF16's conversions, for the bf16 path (every AMX-BF16 processor has them; its
+// kernels check both).
+#define QLINEAR_TARGET_AMX_BF16 \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx512bf16,amx-tile,amx-int8,amx-bf16")))
 
 // g++ 12's AVX-512 intrinsics start from deliberately undefined registers (`__Y = __Y`) and
 // warn -Wuninitialized / -Wmaybe-uninitialized in every function they are inlined into (GCC

@@ -1,0 +1,182 @@
+// The bf16 path (x86/amx/bf16.hpp) that cpu::Backend takes for NF4 (± double quant) in the
+// quantized mode, for more than kExactDotMaxRows activation rows, where the processor has
+// AMX-BF16:
+//  - it computes exactly what it promises: bf16(2^e·x) · bf16(ŵ) summed in f32, 2^-e undone
+//    (checked against that product in double, to f32 rounding), on shape sweeps (M across
+//    the 16- and 32-row tiles, N not a multiple of the 32-row panels, K not a multiple of 32),
+//    thread counts 1-3, bias and accumulate, canonical and ceiling-restricted contexts;
+//  - it stays within bf16's error of the exact product, also for rows of tiny (subnormal) and
+//    huge values, which the per-row power of two keeps in bf16's range;
+//  - NaN and ±Inf in a row propagate as in f32;
+//  - the exact mode and M ≤ kExactDotMaxRows keep the f32 exact path.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "../../cpu_test_util.hpp"
+#include "qlinear/core/half.hpp"
+
+namespace qlinear::test {
+namespace {
+
+using cpu::ActivationMode;
+using cpu::Isa;
+
+bool has_bf16_path() { return bool(cpu::select_bf16_kernels(cpu::best_isa())); }
+#define QLINEAR_SKIP_WITHOUT_BF16_PATH()                                                       \
+  if (!has_bf16_path())                                                                     \
+  GTEST_SKIP() << "no bf16 path on this processor (it needs AMX-BF16): " << cpu_features().describe()
+
+float to_bf16(float v) { return bf16_to_f32(f32_to_bf16(v)); }
+
+// The promised product in double: activation row i times 2^e_i (its largest magnitude then in
+// [1, 2); e_i = 0 for rows with NaN or Inf), rounded to bf16; weights ŵ rounded to bf16.
+DoubleProduct bf16_product(const std::vector<float>& x, std::size_t m, const std::vector<float>& w, std::size_t n,
+                           std::size_t k, const std::vector<float>& bias) {
+  std::vector<float> xb(x.size()), wb(w.size());
+  std::vector<double> unscale(m, 1.0);
+  for (std::size_t i = 0; i < m; ++i) {
+    float big = 0;
+    bool finite = true;
+    for (std::size_t l = 0; l < k; ++l) {
+      finite = finite && std::isfinite(x[i * k + l]);
+      big = std::max(big, std::fabs(x[i * k + l]));
+    }
+    const int e = finite && big > 0 ? -std::ilogb(big) : 0;
+    unscale[i] = std::ldexp(1.0, -e);
+    for (std::size_t l = 0; l < k; ++l) xb[i * k + l] = to_bf16(float(std::ldexp(double(x[i * k + l]), e)));
+  }
+  for (std::size_t l = 0; l < w.size(); ++l) wb[l] = to_bf16(w[l]);
+  DoubleProduct p = double_product(xb, m, wb, n, k, {});
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      double& y = p.y[i * n + j];
+      double& a = p.magnitude[i * n + j];
+      y = y * unscale[i] + (bias.empty() ? 0.0 : bias[j]);
+      a = a * unscale[i] + (bias.empty() ? 0.0 : std::fabs(bias[j]));
+    }
+  return p;
+}
+
+template <class S>
+class Bf16Path : public ::testing::Test {};
+using Bf16Schemes = ::testing::Types<NF4, NF4DoubleQuant>;
+TYPED_TEST_SUITE(Bf16Path, Bf16Schemes);
+
+TYPED_TEST(Bf16Path, ComputesTheBf16ProductOnShapeSweeps) {
+  using S = TypeParam;
+  static_assert(cpu::kBf16Products<S>);
+  QLINEAR_SKIP_WITHOUT_BF16_PATH();
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  for (Shape sh : {Shape{17, 33, 64}, Shape{33, 100, 192}, Shape{64, 32, 1088}, Shape{128, 47, 320},
+                   Shape{257, 65, 128}, Shape{31, 1, 64}}) {
+    const auto t = random_tensor<S>(sh.n, sh.k, 7);
+    const auto w = cpu::Backend::upload(t);
+    const auto x = random_floats(sh.m * sh.k, 11, 1.0f, 0.02f, 30.0f);
+    const auto bias = random_floats(sh.n, 12);
+    const auto want = bf16_product(x, sh.m, t.dequantize(), sh.n, sh.k, bias);
+    for (unsigned threads : {1u, 2u, 3u}) {
+      cpu::Context ctx(threads);
+      ASSERT_NE(cpu::Backend::kernel_name<S>(ctx).find(":bf16"), std::string::npos) << cpu::Backend::kernel_name<S>(ctx);
+      std::vector<float> y(sh.m * sh.n, 0.25f);
+      cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), sh.m, sh.k), MatrixView<float>(y.data(), sh.m, sh.n),
+                         Epilogue{bias.data(), false});
+      const std::string what = std::string(S::name) + " M=" + std::to_string(sh.m) + " N=" + std::to_string(sh.n) +
+                               " K=" + std::to_string(sh.k) + ", " + std::to_string(threads) + " threads";
+      EXPECT_TRUE(close_to(y, want, 2e-6 * std::sqrt(double(sh.k)), what));
+      // Accumulate: y += the same again.
+      cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), sh.m, sh.k), MatrixView<float>(y.data(), sh.m, sh.n),
+                         Epilogue{bias.data(), true});
+      DoubleProduct twice = want;
+      for (auto& v : twice.y) v *= 2;
+      for (auto& v : twice.magnitude) v *= 2;
+      EXPECT_TRUE(close_to(y, twice, 2e-6 * std::sqrt(double(sh.k)), what + " accumulate"));
+    }
+  }
+}
+
+TYPED_TEST(Bf16Path, StaysWithinBf16OfTheExactProductForTinyAndHugeRows) {
+  using S = TypeParam;
+  QLINEAR_SKIP_WITHOUT_BF16_PATH();
+  const std::size_t m = 24, n = 40, k = 256;
+  const auto t = random_tensor<S>(n, k, 21);
+  const auto w = cpu::Backend::upload(t);
+  auto x = random_floats(m * k, 22);
+  // Rows 0-7 ordinary, 8-15 tiny (down to subnormal), 16-23 huge.
+  for (std::size_t i = 8; i < 16; ++i)
+    for (std::size_t l = 0; l < k; ++l) x[i * k + l] *= i % 2 ? 1e-41f : 1e-30f;
+  for (std::size_t i = 16; i < 24; ++i)
+    for (std::size_t l = 0; l < k; ++l) x[i * k + l] *= 1e30f;
+  cpu::Context ctx(2);
+  std::vector<float> y(m * n);
+  cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), m, k), MatrixView<float>(y.data(), m, n));
+  EXPECT_TRUE(close_to(y, bf16_product(x, m, t.dequantize(), n, k, {}), 1e-4, std::string(S::name) + " bf16 product"));
+  // bf16 keeps 8 significant bits of each factor: within 2 · 2^-8 of Σ|x·w|, row by row.
+  const auto exact = double_product(x, m, t.dequantize(), n, k, {});
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      // (plus half of f32's subnormal spacing, for the rows whose results are subnormal)
+      ASSERT_NEAR(y[i * n + j], exact.y[i * n + j], 2 * std::ldexp(1.0, -8) * exact.magnitude[i * n + j] + 1e-45)
+          << S::name << " row " << i << " column " << j;
+    }
+  // The tiny rows are not flushed: they carry as much of the product as ordinary rows do.
+  for (std::size_t j = 0; j < n; ++j) EXPECT_NE(y[9 * n + j], 0.0f) << "row of 1e-41 values, column " << j;
+}
+
+TYPED_TEST(Bf16Path, NanAndInfinityPropagateAsInF32) {
+  using S = TypeParam;
+  QLINEAR_SKIP_WITHOUT_BF16_PATH();
+  const std::size_t m = 20, n = 35, k = 128;
+  const auto t = random_tensor<S>(n, k, 31);
+  const auto w = cpu::Backend::upload(t);
+  auto x = random_floats(m * k, 32);
+  x[3 * k + 5] = std::numeric_limits<float>::quiet_NaN();
+  x[7 * k + 9] = std::numeric_limits<float>::infinity();
+  x[12 * k + 1] = -std::numeric_limits<float>::infinity();
+  cpu::Context ctx(1);
+  std::vector<float> y(m * n);
+  cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), m, k), MatrixView<float>(y.data(), m, n));
+  // The double product over the same bf16 inputs has NaN / ±Inf exactly where f32 would.
+  EXPECT_TRUE(close_to(y, bf16_product(x, m, t.dequantize(), n, k, {}), 1e-4, std::string(S::name) + " non-finite rows"));
+  for (std::size_t j = 0; j < n; ++j) EXPECT_TRUE(std::isnan(y[3 * n + j])) << "NaN row, column " << j;
+  for (std::size_t i : {0u, 19u})
+    for (std::size_t j = 0; j < n; ++j) EXPECT_TRUE(std::isfinite(y[i * n + j])) << "row " << i << " column " << j;
+}
+
+TYPED_TEST(Bf16Path, ExactModeFewRowsAndLowerCeilingsKeepTheF32Path) {
+  using S = TypeParam;
+  const std::size_t n = 40, k = 192;
+  const auto t = random_tensor<S>(n, k, 41);
+  const auto w = cpu::Backend::upload(t);
+  for (std::size_t m : {cpu::kExactDotMaxRows, std::size_t(40)}) {
+    const auto x = random_floats(m * k, 42);
+    const auto exact = double_product(x, m, t.dequantize(), n, k, {});
+    auto run = [&](cpu::Context& ctx) {
+      std::vector<float> y(m * n);
+      cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), m, k), MatrixView<float>(y.data(), m, n));
+      return y;
+    };
+    cpu::Context exact_mode(1, Isa::best, ActivationMode::exact);
+    EXPECT_TRUE(close_to(run(exact_mode), exact, 1e-5, std::string(S::name) + " exact mode M=" + std::to_string(m)));
+    EXPECT_EQ(cpu::Backend::kernel_name<S>(exact_mode).find(":bf16"), std::string::npos);
+    for (Isa level : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni}) {
+      if (!cpu::isa_supported(level)) continue;
+      cpu::Context lower(1, level);
+      EXPECT_FALSE(bool(cpu::select_bf16_kernels(level))) << cpu::isa_name(level);
+      EXPECT_TRUE(close_to(run(lower), exact, 1e-5, std::string(S::name) + " at " + std::string(cpu::isa_name(level))));
+    }
+    if (m <= cpu::kExactDotMaxRows) {
+      cpu::Context ctx(1);
+      EXPECT_TRUE(close_to(run(ctx), exact, 1e-5, std::string(S::name) + " quantized mode, M=" + std::to_string(m)));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qlinear::test
