@@ -4,6 +4,7 @@
 // runs.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qlinear/backends/cpu/backend.hpp"
@@ -31,23 +32,23 @@ inline std::vector<cpu::Isa> x86_quantizer_levels() {
 }
 
 #if defined(__x86_64__)
-/// The dot tile of scheme S written for `level` itself (no fallback to a lower level): what
-/// the selection gives with `level` as the ceiling, checked to be that level's.
-template <class S>
-cpu::DotTileFn dot_tile_at(cpu::Isa level) {
-  const auto sel = cpu::select_dot_tile<S>(level);
+/// The kernel a selection gave for the ceiling `level`, checked to be that level's own.
+template <class Fn>
+Fn at_level(cpu::Selected<Fn> sel, cpu::Isa level, std::string_view what) {
   if (sel.isa != level)
-    throw Error("no dot tile of " + std::string(S::name) + " at " + std::string(cpu::isa_name(level)) + " (selected " +
+    throw Error("no " + std::string(what) + " at " + std::string(cpu::isa_name(level)) + " (selected " +
                 std::string(cpu::isa_name(sel.isa)) + ")");
   return sel.fn;
 }
+/// The dot tile of scheme S written for `level` itself (no fallback to a lower level).
+template <class S>
+cpu::DotTileFn dot_tile_at(cpu::Isa level) {
+  return at_level(cpu::select_dot_tile<S>(level), level, "dot tile of " + std::string(S::name));
+}
+/// The activation quantizer into A written for `level` itself.
 template <class A>
 cpu::QuantizeActivationsFn quantizer_at(cpu::Isa level) {
-  const auto sel = cpu::select_quantize_activations<A>(level);
-  if (sel.isa != level)
-    throw Error("no quantizer of " + std::string(A::name) + " at " + std::string(cpu::isa_name(level)) + " (selected " +
-                std::string(cpu::isa_name(sel.isa)) + ")");
-  return sel.fn;
+  return at_level(cpu::select_quantize_activations<A>(level), level, "quantizer of " + std::string(A::name));
 }
 #endif
 

@@ -62,6 +62,21 @@ DoubleProduct bf16_product(const std::vector<float>& x, std::size_t m, const std
   return p;
 }
 
+// y = x·Ŵᵀ (+ e) through cpu::Backend, into y (m rows).
+template <class S>
+void gemm(cpu::Context& ctx, const cpu::Backend::Weights<S>& w, const std::vector<float>& x, std::size_t m,
+          std::vector<float>& y, Epilogue e = {}) {
+  y.resize(m * w.rows());
+  cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), m, w.cols()), MatrixView<float>(y.data(), m, w.rows()), e);
+}
+template <class S>
+std::vector<float> forward(cpu::Context& ctx, const cpu::Backend::Weights<S>& w, const std::vector<float>& x,
+                           std::size_t m) {
+  std::vector<float> y;
+  gemm(ctx, w, x, m, y);
+  return y;
+}
+
 template <class S>
 class Bf16Path : public ::testing::Test {};
 using Bf16Schemes = ::testing::Types<NF4, NF4DoubleQuant>;
@@ -85,14 +100,12 @@ TYPED_TEST(Bf16Path, ComputesTheBf16ProductOnShapeSweeps) {
       cpu::Context ctx(threads);
       ASSERT_NE(cpu::Backend::kernel_name<S>(ctx).find(":bf16"), std::string::npos) << cpu::Backend::kernel_name<S>(ctx);
       std::vector<float> y(sh.m * sh.n, 0.25f);
-      cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), sh.m, sh.k), MatrixView<float>(y.data(), sh.m, sh.n),
-                         Epilogue{bias.data(), false});
+      gemm(ctx, w, x, sh.m, y, Epilogue{bias.data(), false});
       const std::string what = std::string(S::name) + " M=" + std::to_string(sh.m) + " N=" + std::to_string(sh.n) +
                                " K=" + std::to_string(sh.k) + ", " + std::to_string(threads) + " threads";
       EXPECT_TRUE(close_to(y, want, 2e-6 * std::sqrt(double(sh.k)), what));
       // Accumulate: y += the same again.
-      cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), sh.m, sh.k), MatrixView<float>(y.data(), sh.m, sh.n),
-                         Epilogue{bias.data(), true});
+      gemm(ctx, w, x, sh.m, y, Epilogue{bias.data(), true});
       DoubleProduct twice = want;
       for (auto& v : twice.y) v *= 2;
       for (auto& v : twice.magnitude) v *= 2;
@@ -114,8 +127,7 @@ TYPED_TEST(Bf16Path, StaysWithinBf16OfTheExactProductForTinyAndHugeRows) {
   for (std::size_t i = 16; i < 24; ++i)
     for (std::size_t l = 0; l < k; ++l) x[i * k + l] *= 1e30f;
   cpu::Context ctx(2);
-  std::vector<float> y(m * n);
-  cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), m, k), MatrixView<float>(y.data(), m, n));
+  const auto y = forward(ctx, w, x, m);
   EXPECT_TRUE(close_to(y, bf16_product(x, m, t.dequantize(), n, k, {}), 1e-4, std::string(S::name) + " bf16 product"));
   // bf16 keeps 8 significant bits of each factor: within 2 · 2^-8 of Σ|x·w|, row by row.
   const auto exact = double_product(x, m, t.dequantize(), n, k, {});
@@ -140,8 +152,7 @@ TYPED_TEST(Bf16Path, NanAndInfinityPropagateAsInF32) {
   x[7 * k + 9] = std::numeric_limits<float>::infinity();
   x[12 * k + 1] = -std::numeric_limits<float>::infinity();
   cpu::Context ctx(1);
-  std::vector<float> y(m * n);
-  cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), m, k), MatrixView<float>(y.data(), m, n));
+  const auto y = forward(ctx, w, x, m);
   // The double product over the same bf16 inputs has NaN / ±Inf exactly where f32 would.
   EXPECT_TRUE(close_to(y, bf16_product(x, m, t.dequantize(), n, k, {}), 1e-4, std::string(S::name) + " non-finite rows"));
   for (std::size_t j = 0; j < n; ++j) EXPECT_TRUE(std::isnan(y[3 * n + j])) << "NaN row, column " << j;
@@ -157,11 +168,7 @@ TYPED_TEST(Bf16Path, ExactModeFewRowsAndLowerCeilingsKeepTheF32Path) {
   for (std::size_t m : {cpu::kExactDotMaxRows, std::size_t(40)}) {
     const auto x = random_floats(m * k, 42);
     const auto exact = double_product(x, m, t.dequantize(), n, k, {});
-    auto run = [&](cpu::Context& ctx) {
-      std::vector<float> y(m * n);
-      cpu::Backend::gemm(ctx, w, ConstMatrixView<float>(x.data(), m, k), MatrixView<float>(y.data(), m, n));
-      return y;
-    };
+    auto run = [&](cpu::Context& ctx) { return forward(ctx, w, x, m); };
     cpu::Context exact_mode(1, Isa::best, ActivationMode::exact);
     EXPECT_TRUE(close_to(run(exact_mode), exact, 1e-5, std::string(S::name) + " exact mode M=" + std::to_string(m)));
     EXPECT_EQ(cpu::Backend::kernel_name<S>(exact_mode).find(":bf16"), std::string::npos);

@@ -4,8 +4,10 @@
 // quant, as bitsandbytes does), for more activation rows than the exact dot tiles take.
 //
 // Activations: each row is multiplied by a power of two 2^e that brings its largest magnitude
-// into [1, 2) (exact; rows holding NaN or ±Inf keep e = 0) and rounded to bf16 (nearest even),
-// so tiny and huge rows keep bf16's 8 significant bits: tdpbf16ps reads bf16 subnormals as 0.
+// into [1, 2) (exact; rows holding NaN or ±Inf keep e = 0) and rounded to bf16 (nearest even,
+// vcvtneps2bf16), so tiny and huge rows keep bf16's 8 significant bits: the conversion and
+// tdpbf16ps read subnormals as 0, which after the scaling only drops values below 2^-126 of the
+// row's largest.
 // row_scale[i] = 2^-e is undone in the epilogue. Weights: a panel of up to 32 dequantized f32
 // rows, rounded to bf16 and packed as two AMX B tiles per 32 values of K (tile row r holds, for
 // each of the 16 weight rows c, its values 2r and 2r + 1 of the chunk). Products are summed in
@@ -20,6 +22,7 @@
 
 #include "qlinear/backends/cpu/kernel_contract.hpp"
 #include "qlinear/backends/cpu/x86/amx/tile.hpp"
+#include "qlinear/backends/cpu/x86/avx512/quantize_q8.hpp"
 #include "qlinear/backends/cpu/x86/target.hpp"
 #include "qlinear/core/cpu_features.hpp"
 
@@ -27,23 +30,16 @@ QLINEAR_X86_KERNELS_BEGIN
 namespace qlinear::cpu {
 namespace amx {
 
-// 16 floats to bf16 bits (round to nearest even, NaN kept and made quiet), as f32_to_bf16.
-QLINEAR_TARGET_AMX inline __m256i round_to_bf16(__m512 v) {
-  const __m512i bits = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
-  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x40));
-  return _mm512_cvtepi32_epi16(r);
+// The first `count` of 16 lanes (all of them from 16 on).
+inline __mmask16 first_lanes(std::size_t count) {
+  return count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1);
 }
 
 // 32 weights (k values from p, zeros past them) to 16 bf16 pairs, one per 32-bit lane (lane r:
-// values 2r, 2r + 1). vcvtne2ps2bf16 rounds to nearest even as round_to_bf16 does, and reads
+// values 2r, 2r + 1). vcvtne2ps2bf16 rounds to nearest even as f32_to_bf16 (core/half.hpp) does, and reads
 // subnormals as 0, which tdpbf16ps would do with them anyway.
 QLINEAR_TARGET_AMX_BF16 inline __m512i bf16_pairs(const float* p, std::size_t k) {
-  const __mmask16 lo = k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << k) - 1);
-  const std::size_t rest = k > 16 ? k - 16 : 0;
-  const __mmask16 hi = rest >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << rest) - 1);
+  const __mmask16 lo = first_lanes(k), hi = first_lanes(k > 16 ? k - 16 : 0);
   return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, p + 16), _mm512_maskz_loadu_ps(lo, p));
 }
 
@@ -54,7 +50,7 @@ template <>
 struct Bf16Tile<Isa::amx> {
   static bool available() { return cpu_features().amx_bf16 && cpu_features().avx512_bf16; }
 
-  QLINEAR_TARGET_AMX static void convert(const Bf16ConvertArgs& c) {
+  QLINEAR_TARGET_AMX_BF16 static void convert(const Bf16ConvertArgs& c) {
     for (std::size_t i = c.m0; i < c.m1; ++i) {
       std::uint16_t* out = c.out + i * c.out_stride;
       if (i >= c.m) {  // padding rows of the last A tile
@@ -62,26 +58,16 @@ struct Bf16Tile<Isa::amx> {
         continue;
       }
       const float* x = c.x + i * c.ldx;
-      __m512 amax = _mm512_setzero_ps();
-      __mmask16 bad = 0;
-      for (std::size_t l = 0; l < c.k; l += 16) {
-        const std::size_t left = c.k - l;
-        const __mmask16 mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-        const __m512 v = _mm512_abs_ps(_mm512_maskz_loadu_ps(mask, x + l));
-        bad |= _mm512_cmp_ps_mask(v, _mm512_set1_ps(INFINITY), _CMP_NLT_UQ);  // NaN or Inf
-        amax = _mm512_max_ps(amax, v);
-      }
-      const float big = _mm512_reduce_max_ps(amax);
-      int e = 0;
-      if (!bad && big > 0.0f) e = -std::ilogb(big);  // big · 2^e in [1, 2)
+      float big = 0.0f;
+      const bool finite = avx512::q8::row_amax(x, c.k, big);
+      const int e = finite && big > 0.0f ? -std::ilogb(big) : 0;  // big · 2^e in [1, 2)
       c.row_scale[i] = std::ldexp(1.0f, -e);
       // 2^e in two factors, each a normal float (e reaches 149 for the smallest subnormal).
       const __m512 s1 = _mm512_set1_ps(std::ldexp(1.0f, e / 2)), s2 = _mm512_set1_ps(std::ldexp(1.0f, e - e / 2));
       for (std::size_t l = 0; l < c.out_stride; l += 16) {
-        const std::size_t left = l < c.k ? c.k - l : 0;
-        const __mmask16 mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-        const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + l), s1), s2);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + l), amx::round_to_bf16(v));
+        const __m512 v = _mm512_maskz_loadu_ps(amx::first_lanes(l < c.k ? c.k - l : 0), x + l);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + l),
+                            (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_mul_ps(v, s1), s2)));
       }
     }
   }
@@ -118,24 +104,16 @@ struct Bf16Tile<Isa::amx> {
       _tile_zero(1);
       _tile_zero(2);
       _tile_zero(3);
-      if (two) {
-        for (std::size_t ch = 0; ch < chunks; ++ch) {
-          _tile_loadd(6, t.panel + 1024 * ch, 64);
-          _tile_loadd(7, t.panel + 1024 * ch + 512, 64);
-          _tile_loadd(4, a0 + 32 * ch, stride);
+      for (std::size_t ch = 0; ch < chunks; ++ch) {
+        _tile_loadd(6, t.panel + 1024 * ch, 64);
+        _tile_loadd(7, t.panel + 1024 * ch + 512, 64);
+        _tile_loadd(4, a0 + 32 * ch, stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        if (two) {  // the second 16 activation rows (the branch is the same for the whole loop)
           _tile_loadd(5, a1 + 32 * ch, stride);
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
           _tile_dpbf16ps(2, 5, 6);
           _tile_dpbf16ps(3, 5, 7);
-        }
-      } else {
-        for (std::size_t ch = 0; ch < chunks; ++ch) {
-          _tile_loadd(6, t.panel + 1024 * ch, 64);
-          _tile_loadd(7, t.panel + 1024 * ch + 512, 64);
-          _tile_loadd(4, a0 + 32 * ch, stride);
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
         }
       }
       _tile_stored(0, &c32[0][0], 128);
@@ -149,8 +127,7 @@ struct Bf16Tile<Isa::amx> {
         const __m512 s = _mm512_set1_ps(t.row_scale[i]);
         float* y = t.y + i * t.ldy;
         for (std::size_t j0 = 0; j0 < t.n; j0 += 16) {
-          const std::size_t left = t.n - j0;
-          const __mmask16 mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+          const __mmask16 mask = amx::first_lanes(t.n - j0);
           __m512 v = _mm512_mul_ps(s, _mm512_load_ps(&c32[i - i0][j0]));
           if (t.bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, t.bias + j0));
           if (t.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, y + j0));
