@@ -883,13 +883,14 @@ void add_scheme(Shape s, bool have_ggml) {
 
 void register_all() {
   const bool have_ggml = ggml::Library::get() != nullptr;
-  for (int t : options().threads) {
-    const std::size_t bytes = std::size_t(1) << 30;
-    benchmark::RegisterBenchmark(("memory/read/bytes:" + std::to_string(bytes) + "/threads:" + std::to_string(t)).c_str(),
-                                 [bytes, t](benchmark::State& st) { bench_memory_read(st, bytes, t); })
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
-  }
+  // 1 GiB: beyond the last-level cache (the ceiling of the cold M = 1 cells); 16 MiB: beyond L2
+  // but inside the L3 (that of the in-cache M = 1 cells, whose 9-25 MB of weights live there).
+  for (std::size_t bytes : {std::size_t(1) << 30, std::size_t(16) << 20})
+    for (int t : options().threads)
+      benchmark::RegisterBenchmark(("memory/read/bytes:" + std::to_string(bytes) + "/threads:" + std::to_string(t)).c_str(),
+                                   [bytes, t](benchmark::State& st) { bench_memory_read(st, bytes, t); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
   for (const char* what : {"fma_f32", "vnni_int8", "amx_int8"})
     for (int t : options().threads)
       benchmark::RegisterBenchmark(("ceiling/" + std::string(what) + "/threads:" + std::to_string(t)).c_str(),

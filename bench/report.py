@@ -30,11 +30,12 @@ BITS = {"q4_0": 4.5, "q8_0": 8.5, "q4_K": 4.5, "q5_K": 5.5, "q6_K": 6.5625, "int
         "int4_g128": 4.125, "nf4": 4.5}
 
 
-def roofline(scheme, m, n, k, t, memory, ceilings):
-    """Attainable GFLOP/s with the weights streamed from DRAM once per call: min(AMX int8 peak,
-    arithmetic intensity × memory-read bandwidth), both measured in this run."""
+def roofline(scheme, m, n, k, t, memory, ceilings, in_cache=False):
+    """Attainable GFLOP/s with the weights streamed once per call: min(AMX int8 peak, arithmetic
+    intensity × read bandwidth), both measured in this run; the read from DRAM, or with
+    in_cache the read of an L3-sized buffer (where hot cells keep their weights)."""
     amx = ceilings.get(("amx_int8", t), {}).get("GOPS")
-    bw = memory.get(t, {}).get("GBps")
+    bw = memory.get(t, {}).get("in_cache_GBps" if in_cache else "GBps")
     if not amx or not bw or scheme not in BITS:
         return None
     intensity = 2.0 * m * n * k / (n * k * BITS[scheme] / 8 + 4.0 * m * (n + k))  # flop per byte
@@ -60,6 +61,7 @@ NAMES = {"qlinear": "qlinear", "qlinear_exact": "qlinear exact (f32 x)", "ggml":
 NAME_RE = re.compile(
     r"^(?P<scheme>[^/]+)/(?P<impl>[^/]+)/M:(?P<m>\d+)/N:(?P<n>\d+)/K:(?P<k>\d+)/threads:(?P<t>\d+)(?P<cold>/cold)?$")
 MEM_RE = re.compile(r"^memory/read/bytes:(?P<bytes>\d+)/threads:(?P<t>\d+)$")
+IN_CACHE_MAX_BYTES = 256 << 20  # a read of fewer bytes is the in-cache (L3) one
 CEIL_RE = re.compile(r"^ceiling/(?P<what>[a-z0-9_]+)/threads:(?P<t>\d+)$")
 CEILING_NAMES = {"fma_f32": "f32 FMA (AVX-512)", "vnni_int8": "int8 vpdpbusd (AVX-512 VNNI)",
                  "amx_int8": "int8 tdpbssd (AMX)"}
@@ -110,7 +112,7 @@ def load(path):
                 if key in rec:
                     rec[key] = median([r[key] for r in runs if key in r])
         records[name] = rec
-    cells, memory, ceilings = {}, {}, {}
+    cells, memory, ceilings, reads = {}, {}, {}, []
     for name, rec in records.items():
         m = CEIL_RE.match(name)
         if m:
@@ -123,7 +125,15 @@ def load(path):
             continue
         m = MEM_RE.match(name)
         if m:
-            memory[int(m["t"])] = rec
+            reads.append((int(m["t"]), int(m["bytes"]), rec))
+    # memory[t]: the read beyond the last-level cache (the largest); its "in_cache_GBps" the
+    # read of a buffer that fits the L3 (the smallest), where the hot M = 1 weights sit.
+    for t, size, rec in sorted(reads, key=lambda r: -r[1]):
+        if t not in memory:
+            memory[t] = dict(rec)
+        elif size < IN_CACHE_MAX_BYTES:
+            memory[t]["in_cache_GBps"] = rec.get("GBps")
+            memory[t]["in_cache_bytes"] = size
     return data.get("context", {}), cells, memory, ceilings, errors
 
 
@@ -200,7 +210,9 @@ def make_markdown(context, cells, memory, ceilings, errors, command):
     w("")
     w("\"of AMX peak\" is qlinear's GFLOP/s over the AMX int8 tile loop's GOP/s (same thread count); \"of "
       "roofline\" over min(that peak, flops per byte × memory-read GB/s) with the weights read once from "
-      "DRAM per call, both measured in this run (hot cells can beat it: their weights sit in the L3).\n")
+      "DRAM per call, both measured in this run (hot cells can beat it: their weights sit in the L3); "
+      "\"of L3 roofline\" the same with the read bandwidth of an L3-sized buffer, the bound of the "
+      "hot cells whose weights exceed L2.\n")
     w("GFLOP/s are 2·M·N·K per second of wall time, medians over the repetitions; every "
       "implementation's output was checked against a double-precision reference before it was "
       "timed. The peers compute on the same float weights and activations: ggml on the very GGUF "
@@ -210,9 +222,9 @@ def make_markdown(context, cells, memory, ceilings, errors, command):
 
     if memory:
         w("## Memory read bandwidth\n")
-        w("| threads | GB/s |\n|---|---|")
+        w("| threads | GB/s beyond the last-level cache | GB/s of an L3-sized buffer |\n|---|---|---|")
         for t in sorted(memory):
-            w(f"| {t} | {fmt(memory[t].get('GBps'))} |")
+            w(f"| {t} | {fmt(memory[t].get('GBps'))} | {fmt(memory[t].get('in_cache_GBps'))} |")
         w("")
 
     if ceilings:
@@ -250,8 +262,10 @@ def make_markdown(context, cells, memory, ceilings, errors, command):
                     qg = gflops(q)
                     amx = ceilings.get(("amx_int8", t), {}).get("GOPS")
                     roof = roofline(scheme, m, n, k, t, memory, ceilings)
+                    roof_l3 = roofline(scheme, m, n, k, t, memory, ceilings, in_cache=True)
                     cols = [str(m), str(t), fmt(qg), f"{100 * qg / amx:.1f}%" if qg and amx else "—",
-                            f"{100 * qg / roof:.0f}%" if qg and roof else "—"]
+                            f"{100 * qg / roof:.0f}%" if qg and roof else "—",
+                            f"{100 * qg / roof_l3:.0f}%" if qg and roof_l3 else "—"]
                     if have_exact:
                         cols.append(fmt(gflops(cells.get((scheme, "qlinear_exact", m, n, k, t, False)))))
                     for c, _ in PEERS:
@@ -271,10 +285,10 @@ def make_markdown(context, cells, memory, ceilings, errors, command):
             if not rows:
                 continue
             w(f"### {scheme}\n")
-            w("| M | thr | qlinear | of AMX peak | of roofline | " + ("qlinear exact | " if have_exact else "") + " | ".join(h for _, h in PEERS)
+            w("| M | thr | qlinear | of AMX peak | of roofline | of L3 roofline | " + ("qlinear exact | " if have_exact else "") + " | ".join(h for _, h in PEERS)
               + " | best peer | qlinear ÷ best | " + " | ".join(f"÷ {h}" for _, h in PEERS)
               + (" | exact ÷ oneDNN bf16" if have_exact else "") + " |")
-            w("|" + "---|" * (6 + 2 * len(PEERS) + 1 + (2 if have_exact else 0)))
+            w("|" + "---|" * (7 + 2 * len(PEERS) + 1 + (2 if have_exact else 0)))
             out.extend(rows)
             w("")
 
@@ -397,6 +411,10 @@ def summary(cells, memory):
         return lambda n, k, t: ratio((cells.get((scheme, "qlinear", 1, n, k, t, True)) or {}).get("GBps"),
                                      memory.get(t, {}).get("GBps"))
 
+    def hot(scheme):
+        return lambda n, k, t: ratio((cells.get((scheme, "qlinear", 1, n, k, t, False)) or {}).get("GBps"),
+                                     memory.get(t, {}).get("in_cache_GBps"))
+
     def scaling(scheme):
         def f(n, k, t):
             if t != ts[0]:
@@ -407,14 +425,15 @@ def summary(cells, memory):
         return f
 
     big = [m for m in ms_of(cells) if m >= 128]
-    headers = (["scheme", "M=1 ÷ ggml", "M=1 cold, of memory read"] + [f"M={m} ÷ best peer" for m in big]
+    headers = (["scheme", "M=1 ÷ ggml", "M=1 hot, of L3 read", "M=1 cold, of memory read"] + [f"M={m} ÷ best peer" for m in big]
                + [f"M={m} ÷ ggml" for m in big] + [f"M={m} ÷ oneDNN s8" for m in big] + ["2 thr ÷ 1 thr, M≥32"])
     out = ["## Summary (qlinear ÷ peer, the worst cell over the shapes; 1 thread / 2 threads)\n",
            "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for scheme in SCHEMES:
         if not any(key[0] == scheme and key[1] == "qlinear" for key in cells):
             continue
-        row = [scheme, per_t(vs(scheme, scheme, "ggml", 1)) if scheme in GGUF else "—", pct_per_t(cold(scheme))]
+        row = [scheme, per_t(vs(scheme, scheme, "ggml", 1)) if scheme in GGUF else "—", pct_per_t(hot(scheme)),
+               pct_per_t(cold(scheme))]
         row += [per_t(vs_best(scheme, m)) for m in big]
         row += [per_t(vs(scheme, scheme, "ggml", m)) if scheme in GGUF else "—" for m in big]
         row += [per_t(vs(scheme, "int8_per_channel", "onednn", m)) for m in big]

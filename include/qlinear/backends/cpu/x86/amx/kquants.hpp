@@ -33,6 +33,7 @@
 
 #include "qlinear/backends/cpu/kernel_contract.hpp"
 #include "qlinear/backends/cpu/x86/amx/tile.hpp"
+#include "qlinear/backends/cpu/x86/prefetch.hpp"
 #include "qlinear/backends/cpu/x86/target.hpp"
 #include "qlinear/schemes/gguf/q4_k.hpp"
 #include "qlinear/schemes/gguf/q5_k.hpp"
@@ -209,6 +210,7 @@ QLINEAR_TARGET_AMX inline void q4k_vnni_rows(const DotTileArgs& t, std::size_t r
   for (std::size_t g = 0; g < nsb; ++g) {
     using P = PackedQ45_K<kFive>;
     const std::uint8_t* o = t.w + P::at(p, g, k);
+    x86::prefetch_ahead<P::sb_bytes>(o);
     const Q4KScales s = q4k_scales<P>(o);
     __m512 sum[MR];
     for (int i = 0; i < MR; ++i) sum[i] = _mm512_setzero_ps();
@@ -512,6 +514,7 @@ QLINEAR_TARGET_AMX inline void q6k_vnni_rows(const DotTileArgs& t, std::size_t r
   for (int i = 0; i < MR; ++i) f[i] = _mm512_setzero_ps();
   for (std::size_t g = 0; g < nsb; ++g) {
     const std::uint8_t* o = t.w + PackedQ6_K::at(p, g, k);
+    x86::prefetch_ahead<PackedQ6_K::sb_bytes>(o);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(o + PackedQ6_K::d_at)));
     __m512 sum[MR];
     for (int i = 0; i < MR; ++i) sum[i] = _mm512_setzero_ps();
