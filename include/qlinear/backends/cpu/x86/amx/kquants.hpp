@@ -16,11 +16,13 @@
 // Products. Sub-block j of a super-block contributes d_w·sc_j·Σ q·a - dmin_w·m_j·Σa per
 // (activation row, weight row). The integer scales go into the weight tiles, so that AMX sums
 // whole super-blocks: with sc_j = 8·hi_j + lo_j (lo, hi < 8), each super-block of a panel is
-// expanded once per call into three B tiles per 64 values, q·lo_j, q·hi_j (< 256 as q < 32)
-// and m_j (unsigned), and three int32 tiles accumulate Σ a·q·lo, Σ a·q·hi and Σ a·m over the
-// super-block's 256 values by tdpbsud at full K = 64, for every 16 activation rows while the
-// expanded tiles are in L1. The vector work is then once per super-block and row:
-// d_a·(d_w·(C_lo + 8·C_hi) - dmin_w·C_m). Rows that do not fill a 16-row tile (and every call
+// expanded once per call into two B tiles per 64 values, q·lo_j and q·hi_j (< 256 as q < 32),
+// and two int32 tiles accumulate Σ a·q·lo and Σ a·q·hi over the super-block's 256 values by
+// tdpbsud at full K = 64, for every 16 activation rows while the expanded tiles are in L1. The
+// vector work is then once per super-block and row: d_a·d_w·(C_lo + 8·C_hi) - Σ_j dmin_w·m_j·
+// d_a·(bsum_2j + bsum_2j+1), the mins' part from the activations' block sums (a third tile
+// product, Σ a·m, cost more on the tile unit than these 8 FMAs per row on the vector units).
+// Rows that do not fill a 16-row tile (and every call
 // of fewer than 16 rows) take vpdpbusd on the packed bytes, lanes = the 16 columns, the scales
 // decoded from their planes per super-block.
 
@@ -59,9 +61,9 @@ struct PackedQ45_K {
   static std::size_t at(std::size_t p, std::size_t g, std::size_t k) { return (p * (k / 256) + g) * sb_bytes; }
 
   // Scratch of one call: per activation row and super-block its d and the 8 d·(bsum_2j +
-  // bsum_2j+1); for the AMX path one super-block's B tiles, 3 per 64 values, and its columns'
-  // d and dmin (16 floats each), then the f32 sums of the rows against one panel.
-  static constexpr std::size_t sb_tiles_bytes = 12 * 1024 + 128;
+  // bsum_2j+1); for the AMX path one super-block's B tiles, 2 per 64 values, its columns' d
+  // and their 8 dmin·m_j (16 floats each), then the f32 sums of the rows against one panel.
+  static constexpr std::size_t sb_tiles_bytes = 8192 + 64 + 512;
   static std::size_t act_bytes(std::size_t rows, std::size_t k) { return (rows * (k / 256) * 9 * 4 + 63) / 64 * 64; }
   static std::size_t scratch_bytes(std::size_t rows, std::size_t k) {
     return act_bytes(rows, k) + (rows >= 16 ? sb_tiles_bytes + rows * 64 : 0);
@@ -254,29 +256,24 @@ QLINEAR_TARGET_AMX inline __m512i q4k_mul_bytes(__m512i x, __m512i f16w) {
   return _mm512_or_si512(lo, _mm512_slli_epi16(hi, 8));
 }
 
-// The B tiles of super-block g of panel p: for each 64-value step s, at out + 3072·s, the
-// 16 × 64-byte tiles of q·lo, q·hi and m (VNNI order: tile row r byte t is value 4r + t % 4 of
-// the step, column t / 4); then the columns' d and dmin as floats (at out + 12288).
+// The B tiles of super-block g of panel p: for each 64-value step s, at out + 2048·s, the
+// 16 × 64-byte tiles of q·lo and q·hi (VNNI order: tile row r byte t is value 4r + t % 4 of the
+// step, column t / 4); then the columns' d as floats (at out + 8192) and, per sub-block j, the
+// columns' dmin·m_j (at out + 8256 + 64·j).
 template <bool kFive>
 QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, std::size_t g, std::size_t k,
                                           std::uint8_t* out) {
   using P = PackedQ45_K<kFive>;
   const __m512i nib = _mm512_set1_epi8(0x0F);
-  // Byte 0 of each dword into all four of its bytes.
-  const __m512i spread = _mm512_set_epi8(12, 12, 12, 12, 8, 8, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0,  //
-                                         12, 12, 12, 12, 8, 8, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0,  //
-                                         12, 12, 12, 12, 8, 8, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0,  //
-                                         12, 12, 12, 12, 8, 8, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0);
   const std::uint8_t* o = w + P::at(p, g, k);
   const Q4KScales s = q4k_scales<P>(o);
   for (int j = 0; j < 8; ++j) {
-    __m512i sc = _mm512_srli_epi32(s.sc[j / 4], 8 * (j % 4)), mn = _mm512_srli_epi32(s.mn[j / 4], 8 * (j % 4));
+    __m512i sc = _mm512_srli_epi32(s.sc[j / 4], 8 * (j % 4));
     sc = _mm512_and_si512(sc, _mm512_set1_epi32(0xFF));
     const __m512i lo = _mm512_and_si512(sc, _mm512_set1_epi32(7)), hi = _mm512_srli_epi32(sc, 3);
     const __m512i flo = _mm512_or_si512(lo, _mm512_slli_epi32(lo, 16)), fhi = _mm512_or_si512(hi, _mm512_slli_epi32(hi, 16));
-    const __m512i m = _mm512_shuffle_epi8(mn, spread);
     // Sub-block j is rows 8·(j % 2) .. + 8 of step j / 2's tiles; its line l: rows l and l + 4.
-    std::uint8_t* step = out + 3072 * std::size_t(j / 2) + 512 * std::size_t(j % 2);
+    std::uint8_t* step = out + 2048 * std::size_t(j / 2) + 512 * std::size_t(j % 2);
     for (int line = 0; line < 4; ++line) {
       const __m512i x = _mm512_loadu_si512(o + 256 * j + 64 * line);
       __m512i ql = _mm512_and_si512(x, nib), qh = _mm512_and_si512(_mm512_srli_epi16(x, 4), nib);
@@ -289,69 +286,67 @@ QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, 
       _mm512_store_si512(step + 64 * (line + 4), q4k_mul_bytes(qh, flo));
       _mm512_store_si512(step + 1024 + 64 * line, q4k_mul_bytes(ql, fhi));
       _mm512_store_si512(step + 1024 + 64 * (line + 4), q4k_mul_bytes(qh, fhi));
-      _mm512_store_si512(step + 2048 + 64 * line, m);
-      _mm512_store_si512(step + 2048 + 64 * (line + 4), m);
     }
+    _mm512_store_ps(reinterpret_cast<float*>(out + 8256 + 64 * j), _mm512_mul_ps(q4k_field(s.mn, j), s.dmin));
   }
-  _mm512_store_ps(reinterpret_cast<float*>(out + 12288), s.d);
-  _mm512_store_ps(reinterpret_cast<float*>(out + 12288 + 64), s.dmin);
+  _mm512_store_ps(reinterpret_cast<float*>(out + 8192), s.d);
 }
 
 // AMX: activation rows [m0, m0 + full), full a multiple of 16. Per panel, super-block by
-// super-block: its tiles are expanded once (12 KiB, they stay in L1) and used by every 16 rows;
-// the rows' f32 sums against the panel live in scratch (`sums`, 64 bytes per row).
+// super-block: its tiles are expanded once (8 KiB, they stay in L1) and used by every 16 rows;
+// the mins' part, dmin·Σ_j m_j·d_a·(bsum_2j + bsum_2j+1), is taken off with vector FMAs from
+// the activations' block sums (as the lone rows do), not by a third tile product. The rows'
+// f32 sums against the panel live in scratch (`sums`, 64 bytes per row).
 template <bool kFive>
-QLINEAR_TARGET_AMX inline void q4k_amx(const DotTileArgs& t, std::size_t full, const float* da, std::uint8_t* tiles,
-                                       float* sums) {
+QLINEAR_TARGET_AMX inline void q4k_amx(const DotTileArgs& t, std::size_t full, const float* da, const float* sa,
+                                       std::uint8_t* tiles, float* sums) {
   const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   const std::size_t k = t.k, nsb = k / 256, rows = t.m1 - t.m0;
   TileConfig cfg;
-  for (int c = 0; c < 3; ++c) cfg.set(c, 16, 64);  // C: Σ a·q·lo, Σ a·q·hi, Σ a·m
-  cfg.set(3, 16, 64);                              // A: 16 rows × 64 values, two in turn
+  cfg.set(0, 16, 64);  // C: Σ a·q·lo, Σ a·q·hi
+  cfg.set(1, 16, 64);
+  cfg.set(3, 16, 64);  // A: 16 rows × 64 values, two in turn
   cfg.set(7, 16, 64);
-  for (int b = 4; b < 7; ++b) cfg.set(b, 16, 64);  // B: q·lo, q·hi, m
+  cfg.set(4, 16, 64);  // B: q·lo, q·hi
+  cfg.set(5, 16, 64);
   load_tile_config(cfg);
   const auto stride = long(t.a_stride);
-  alignas(64) std::int32_t c32[3][16][16];
+  alignas(64) std::int32_t c32[2][16][16];
   for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
     for (std::size_t g = 0; g < nsb; ++g) {
       q4k_expand<kFive>(t.w, p, g, k, tiles);
-      const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(tiles + 12288));
-      const __m512 dm = _mm512_load_ps(reinterpret_cast<const float*>(tiles + 12288 + 64));
+      const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(tiles + 8192));
+      const auto* mins = reinterpret_cast<const float*>(tiles + 8256);
       for (std::size_t i0 = 0; i0 < full; i0 += 16) {
         const std::uint8_t* ag = t.a + (t.m0 + i0) * t.a_stride + sizeof(gguf::BlockQ8_K) * g + 4;
         _tile_zero(0);
         _tile_zero(1);
-        _tile_zero(2);
         for (int st = 0; st < 4; ++st) {
-          const std::uint8_t* tg = tiles + 3072 * st;
-          if (st % 2 == 0)
-            _tile_loadd(3, ag + 64 * st, stride);
-          else
-            _tile_loadd(7, ag + 64 * st, stride);
+          const std::uint8_t* tg = tiles + 2048 * st;
           _tile_loadd(4, tg, 64);
           _tile_loadd(5, tg + 1024, 64);
-          _tile_loadd(6, tg + 2048, 64);
           if (st % 2 == 0) {
+            _tile_loadd(3, ag + 64 * st, stride);
             _tile_dpbsud(0, 3, 4);
             _tile_dpbsud(1, 3, 5);
-            _tile_dpbsud(2, 3, 6);
           } else {
+            _tile_loadd(7, ag + 64 * st, stride);
             _tile_dpbsud(0, 7, 4);
             _tile_dpbsud(1, 7, 5);
-            _tile_dpbsud(2, 7, 6);
           }
         }
         _tile_stored(0, &c32[0][0][0], 64);
         _tile_stored(1, &c32[1][0][0], 64);
-        _tile_stored(2, &c32[2][0][0], 64);
         const float* dag = da + g * rows + i0;
+        const float* sag = sa + (g * rows + i0) * 8;
         float* sg = sums + 16 * i0;
         for (int r = 0; r < 16; ++r) {
           const __m512i q = _mm512_add_epi32(_mm512_load_si512(c32[0][r]), _mm512_slli_epi32(_mm512_load_si512(c32[1][r]), 3));
-          const __m512 v = _mm512_fmsub_ps(_mm512_cvtepi32_ps(q), dw, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c32[2][r])), dm));
-          const __m512 prev = g ? _mm512_load_ps(sg + 16 * r) : _mm512_setzero_ps();
-          _mm512_store_ps(sg + 16 * r, _mm512_fmadd_ps(v, _mm512_set1_ps(dag[r]), prev));
+          __m512 v = g ? _mm512_load_ps(sg + 16 * r) : _mm512_setzero_ps();
+          v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), _mm512_mul_ps(dw, _mm512_set1_ps(dag[r])), v);
+          QLINEAR_UNROLL
+          for (int j = 0; j < 8; ++j) v = _mm512_fnmadd_ps(_mm512_load_ps(mins + 16 * j), _mm512_set1_ps(sag[8 * r + j]), v);
+          _mm512_store_ps(sg + 16 * r, v);
         }
       }
     }
@@ -370,7 +365,7 @@ QLINEAR_TARGET_AMX inline void q4k_packed_tile(const DotTileArgs& t) {
   auto* sums = reinterpret_cast<float*>(tiles + P::sb_tiles_bytes);
   q8_K_side_data(t, da, sa);
   const std::size_t full = rows / 16 * 16;
-  if (full) q4k_amx<kFive>(t, full, da, tiles, sums);
+  if (full) q4k_amx<kFive>(t, full, da, sa, tiles, sums);
   for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
     std::size_t r = full;
     for (; r + 4 <= rows; r += 4) q4k_vnni_rows<kFive, 4>(t, r, p, da, sa);
