@@ -22,9 +22,9 @@
 // vector work is then once per super-block and row: d_a·d_w·(C_lo + 8·C_hi) - Σ_j dmin_w·m_j·
 // d_a·(bsum_2j + bsum_2j+1), the mins' part from the activations' block sums (a third tile
 // product, Σ a·m, cost more on the tile unit than these 8 FMAs per row on the vector units).
-// Rows that do not fill a 16-row tile (and every call
-// of fewer than 16 rows) take vpdpbusd on the packed bytes, lanes = the 16 columns, the scales
-// decoded from their planes per super-block.
+// Rows that do not fill a 16-row tile (and every call of fewer than 16 rows) take vpdpbusd on
+// the packed bytes, lanes = the 16 columns, the scales decoded from their planes per
+// super-block; a lone row prefetches its panel stream ahead (x86/prefetch.hpp).
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <algorithm>
