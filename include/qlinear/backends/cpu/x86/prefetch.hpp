@@ -21,12 +21,13 @@ inline constexpr std::size_t kStreamAheadBytes = 12 * 1024;
 
 /// Prefetches into L2 the `Bytes` bytes that lie kStreamAheadBytes past `at` (the block about to
 /// be read): called once per block, the stream stays that far ahead. Prefetches never fault, so
-/// the end of the stream needs no care.
+/// the end of the stream needs no care; the address is formed as an integer, since a pointer
+/// past the end of the weights would be undefined behaviour even unread.
 /// Usage: `x86::prefetch_ahead<P::sb_bytes>(block);`
 template <std::size_t Bytes>
 inline void prefetch_ahead(const std::uint8_t* at) {
-  for (std::size_t off = 0; off < Bytes; off += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(at + kStreamAheadBytes + off), _MM_HINT_T1);
+  const std::uintptr_t ahead = reinterpret_cast<std::uintptr_t>(at) + kStreamAheadBytes;
+  for (std::size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T1);
 }
 
 }  // namespace qlinear::cpu::x86
