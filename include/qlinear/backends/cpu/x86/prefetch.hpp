@@ -6,8 +6,9 @@
 // arrive. Measured on the AMX machine (Q4_K / Q5_K, 4096², M = 1, beyond the last-level cache):
 // with the hardware prefetchers alone one panel stream reads at 5.7-7.7 GB/s, against 11.8 for a
 // plain sequential read; asking for the bytes 12 KiB ahead into L2 brings it to 10-12.6 GB/s. Nearer
-// (4-8 KiB) leaves part of the latency exposed, farther (24 KiB) was slower again; into L1 it
-// cost the in-cache case up to 15%.
+// (4-8 KiB) leaves part of the latency exposed, farther (24 KiB) was slower again; into L1 the
+// in-cache case measured up to 15% slower (near this VM's run-to-run noise, so L2 it is). On
+// int4's four-panel stream the same prefetch measured slower, and it is not used there.
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cstddef>
