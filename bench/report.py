@@ -133,7 +133,6 @@ def load(path):
             memory[t] = dict(rec)
         elif size < IN_CACHE_MAX_BYTES:
             memory[t]["in_cache_GBps"] = rec.get("GBps")
-            memory[t]["in_cache_bytes"] = size
     return data.get("context", {}), cells, memory, ceilings, errors
 
 

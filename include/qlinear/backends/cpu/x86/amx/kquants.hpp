@@ -24,7 +24,7 @@
 // product, Σ a·m, cost more on the tile unit than these 8 FMAs per row on the vector units).
 // Rows that do not fill a 16-row tile (and every call of fewer than 16 rows) take vpdpbusd on
 // the packed bytes, lanes = the 16 columns, the scales decoded from their planes per
-// super-block; a lone row prefetches its panel stream ahead (x86/prefetch.hpp).
+// super-block, prefetching the panel stream ahead (x86/prefetch.hpp).
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <algorithm>
@@ -63,7 +63,7 @@ struct PackedQ45_K {
   // Scratch of one call: per activation row and super-block its d and the 8 d·(bsum_2j +
   // bsum_2j+1); for the AMX path one super-block's B tiles, 2 per 64 values, its columns' d
   // and their 8 dmin·m_j (16 floats each), then the f32 sums of the rows against one panel.
-  static constexpr std::size_t sb_tiles_bytes = 8192 + 64 + 512;
+  static constexpr std::size_t exp_d_at = 8192, exp_mins_at = exp_d_at + 64, sb_tiles_bytes = exp_mins_at + 8 * 64;
   static std::size_t act_bytes(std::size_t rows, std::size_t k) { return (rows * (k / 256) * 9 * 4 + 63) / 64 * 64; }
   static std::size_t scratch_bytes(std::size_t rows, std::size_t k) {
     return act_bytes(rows, k) + (rows >= 16 ? sb_tiles_bytes + rows * 64 : 0);
@@ -258,8 +258,8 @@ QLINEAR_TARGET_AMX inline __m512i q4k_mul_bytes(__m512i x, __m512i f16w) {
 
 // The B tiles of super-block g of panel p: for each 64-value step s, at out + 2048·s, the
 // 16 × 64-byte tiles of q·lo and q·hi (VNNI order: tile row r byte t is value 4r + t % 4 of the
-// step, column t / 4); then the columns' d as floats (at out + 8192) and, per sub-block j, the
-// columns' dmin·m_j (at out + 8256 + 64·j).
+// step, column t / 4); then the columns' d as floats (at out + P::exp_d_at) and, per sub-block
+// j, the columns' dmin·m_j (at out + P::exp_mins_at + 64·j).
 template <bool kFive>
 QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, std::size_t g, std::size_t k,
                                           std::uint8_t* out) {
@@ -287,9 +287,9 @@ QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, 
       _mm512_store_si512(step + 1024 + 64 * line, q4k_mul_bytes(ql, fhi));
       _mm512_store_si512(step + 1024 + 64 * (line + 4), q4k_mul_bytes(qh, fhi));
     }
-    _mm512_store_ps(reinterpret_cast<float*>(out + 8256 + 64 * j), _mm512_mul_ps(q4k_field(s.mn, j), s.dmin));
+    _mm512_store_ps(reinterpret_cast<float*>(out + P::exp_mins_at + 64 * j), _mm512_mul_ps(q4k_field(s.mn, j), s.dmin));
   }
-  _mm512_store_ps(reinterpret_cast<float*>(out + 8192), s.d);
+  _mm512_store_ps(reinterpret_cast<float*>(out + P::exp_d_at), s.d);
 }
 
 // AMX: activation rows [m0, m0 + full), full a multiple of 16. Per panel, super-block by
@@ -300,6 +300,7 @@ QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, 
 template <bool kFive>
 QLINEAR_TARGET_AMX inline void q4k_amx(const DotTileArgs& t, std::size_t full, const float* da, const float* sa,
                                        std::uint8_t* tiles, float* sums) {
+  using P = PackedQ45_K<kFive>;
   const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   const std::size_t k = t.k, nsb = k / 256, rows = t.m1 - t.m0;
   TileConfig cfg;
@@ -315,8 +316,8 @@ QLINEAR_TARGET_AMX inline void q4k_amx(const DotTileArgs& t, std::size_t full, c
   for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
     for (std::size_t g = 0; g < nsb; ++g) {
       q4k_expand<kFive>(t.w, p, g, k, tiles);
-      const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(tiles + 8192));
-      const auto* mins = reinterpret_cast<const float*>(tiles + 8256);
+      const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(tiles + P::exp_d_at));
+      const auto* mins = reinterpret_cast<const float*>(tiles + P::exp_mins_at);
       for (std::size_t i0 = 0; i0 < full; i0 += 16) {
         const std::uint8_t* ag = t.a + (t.m0 + i0) * t.a_stride + sizeof(gguf::BlockQ8_K) * g + 4;
         _tile_zero(0);
