@@ -28,7 +28,8 @@ stage_asan() {
   # says why). The examples, the tool and the compile-only checks are left to the unit stage.
   # The test code is compiled unoptimised with line tables only (file:line in the reports): its
   # compile takes a third of the time it took at -O1 with full debug information, and its run
-  # about twice as long (seconds). The CPU kernels, which do most of the work, keep -O1.
+  # about twice as long (about 2 min for all tests). The CPU kernels, which do most of the work,
+  # keep -O1 (QLINEAR_KERNEL_UNITS_FLAGS).
   local flags="-fsanitize=address -fno-omit-frame-pointer"
   CC=clang CXX=clang++ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQLINEAR_BUILD_BENCH=OFF -DQLINEAR_BUILD_CUDA=OFF \
     -DQLINEAR_BUILD_EXAMPLES=OFF -DQLINEAR_BUILD_TOOLS=OFF -DQLINEAR_BUILD_COMPILE_CHECKS=OFF \
