@@ -46,6 +46,14 @@ QLINEAR_X86_KERNELS_BEGIN
 namespace qlinear::cpu {
 namespace amx {
 
+// Four bytes of a packed or canonical block, as one word (unpack's unit).
+inline std::uint32_t load_u32(const std::uint8_t* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline void store_u32(std::uint8_t* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
+
 template <bool kFive>
 struct PackedQ45_K {
   using Block = std::conditional_t<kFive, gguf::BlockQ5_K, gguf::BlockQ4_K>;
@@ -75,15 +83,7 @@ struct PackedQ45_K {
     const std::uint8_t q = blk[qs_at + 32 * (e / 64) + e % 32];
     return (e % 64) < 32 ? q & 0x0F : q >> 4;
   }
-  static void set_code(std::uint8_t* blk, std::size_t e, std::uint8_t v) {
-    std::uint8_t& q = blk[qs_at + 32 * (e / 64) + e % 32];
-    q = (e % 64) < 32 ? std::uint8_t((q & 0xF0) | v) : std::uint8_t((q & 0x0F) | (v << 4));
-  }
   static int hbit(const std::uint8_t* blk, std::size_t e) { return (blk[16 + e % 32] >> (e / 32)) & 1; }
-  static void set_hbit(std::uint8_t* blk, std::size_t e, int v) {
-    std::uint8_t& q = blk[16 + e % 32];
-    q = std::uint8_t((q & ~(1u << (e / 32))) | (unsigned(v) << (e / 32)));
-  }
   static void pack(const std::uint8_t* rows, std::size_t rb, std::size_t n, std::size_t k, std::uint8_t* out) {
     constexpr std::size_t cb = sizeof(Block);
     for (std::size_t p = 0; p < n / 16; ++p)
@@ -123,20 +123,26 @@ struct PackedQ45_K {
           std::memcpy(blk, o + d_at + 2 * col, 2);
           std::memcpy(blk + 2, o + dmin_at + 2 * col, 2);
           for (std::size_t d = 0; d < 3; ++d) std::memcpy(blk + 4 + 4 * d, o + planes_at + 64 * d + 4 * col, 4);
-          for (std::size_t j = 0; j < 8; ++j)
-            for (std::size_t line = 0; line < 4; ++line)
-              for (std::size_t u = 0; u < 4; ++u) {
-                const std::size_t e = 32 * j + 4 * line + u;
-                const std::uint8_t b = o[tiles_at + 256 * j + 64 * line + 4 * col + u];
-                set_code(blk, e, b & 0x0F);
-                set_code(blk, e + 16, b >> 4);
-              }
-          if constexpr (kFive) {
-            for (std::size_t j = 0; j < 8; ++j)
-              for (std::size_t u = 0; u < 4; ++u) {
-                const std::uint8_t b = o[hbits_at + 64 * j + 4 * col + u];
-                for (std::size_t r = 0; r < 8; ++r) set_hbit(blk, 32 * j + 4 * r + u, (b >> r) & 1);
-              }
+          // Four bytes at a time, each written once (the exact path and gemm_transposed restore
+          // panels on every call). Canonical qs byte 32t + 4·line + u (and + 16) holds codes of
+          // groups 2t (low nibble) and 2t + 1 (high): packed bytes (line, u) of those groups,
+          // whose low nibbles are a group's first 16 values and high nibbles its last 16.
+          std::uint8_t* qs = blk + qs_at;
+          for (std::size_t t = 0; t < 4; ++t)
+            for (std::size_t line = 0; line < 4; ++line) {
+              const std::uint32_t lo = load_u32(o + tiles_at + 256 * (2 * t) + 64 * line + 4 * col);
+              const std::uint32_t hi = load_u32(o + tiles_at + 256 * (2 * t + 1) + 64 * line + 4 * col);
+              store_u32(qs + 32 * t + 4 * line, (lo & 0x0F0F0F0Fu) | ((hi << 4) & 0xF0F0F0F0u));
+              store_u32(qs + 32 * t + 16 + 4 * line, ((lo >> 4) & 0x0F0F0F0Fu) | (hi & 0xF0F0F0F0u));
+            }
+          if constexpr (kFive) {  // qh[4r + u] bit b: bit r of packed byte (b, u)
+            std::uint32_t hb[8];
+            for (std::size_t b = 0; b < 8; ++b) hb[b] = load_u32(o + hbits_at + 64 * b + 4 * col);
+            for (std::size_t r = 0; r < 8; ++r) {
+              std::uint32_t v = 0;
+              for (std::size_t b = 0; b < 8; ++b) v |= ((hb[b] >> r) & 0x01010101u) << b;
+              store_u32(blk + 16 + 4 * r, v);
+            }
           }
         }
       }
@@ -412,13 +418,6 @@ struct PackedQ6_K {
     const std::uint8_t lo = part < 2 ? q & 0x0F : q >> 4;
     return std::uint8_t(lo | ((blk[128 + 32 * j + l] >> (2 * part)) & 3) << 4);
   }
-  static void set_code(std::uint8_t* blk, std::size_t e, std::uint8_t v) {
-    const std::size_t j = e / 128, l = e % 32, part = (e % 128) / 32;
-    std::uint8_t& q = blk[64 * j + l + 32 * (part % 2)];
-    q = part < 2 ? std::uint8_t((q & 0xF0) | (v & 0x0F)) : std::uint8_t((q & 0x0F) | (v & 0x0F) << 4);
-    std::uint8_t& h = blk[128 + 32 * j + l];
-    h = std::uint8_t((h & ~(3u << (2 * part))) | ((unsigned(v) >> 4) << (2 * part)));
-  }
   static void pack(const std::uint8_t* rows, std::size_t rb, std::size_t n, std::size_t k, std::uint8_t* out) {
     constexpr std::size_t cb = sizeof(gguf::BlockQ6_K);
     for (std::size_t p = 0; p < n / 16; ++p)
@@ -453,15 +452,32 @@ struct PackedQ6_K {
         const std::uint8_t* o = packed + at(p, g, k);
         for (std::size_t col = 0; col < 16; ++col) {
           std::uint8_t* blk = rows + (16 * p + col - r0) * rb + g * cb;
-          for (std::size_t j = 0; j < 8; ++j)
-            for (std::size_t u = 0; u < 4; ++u)
-              for (std::size_t r = 0; r < 8; ++r) {
-                const std::size_t e = 32 * j + 4 * r + u;
-                const std::uint8_t b = o[lo_at + 256 * j + 64 * (r % 4) + 4 * col + u];
-                const std::uint8_t lo = r < 4 ? b & 0x0F : b >> 4;
-                const std::uint8_t hi = (o[hi_at + 128 * j + 64 * (r / 4) + 4 * col + u] >> (2 * (r % 4))) & 3;
-                set_code(blk, e, std::uint8_t(lo | hi << 4));
+          // Four bytes at a time, each written once. Element i of group j (values 32j + i): its
+          // low nibble in packed byte (j, row r = i / 4, u = i % 4), low half for r < 4; its two
+          // high bits at bits 2(r % 4) of hi byte (j, r / 4, u). Canonical, per 128 values jj: ql
+          // byte 64jj + l holds groups 4jj (low) and 4jj + 2 (high), byte 64jj + 32 + l groups
+          // 4jj + 1 and 4jj + 3 (as Q4_K's qs pairs its groups); qh byte 32jj + l the four
+          // groups' high bits, two each.
+          for (std::size_t jj = 0; jj < 2; ++jj) {
+            for (std::size_t half = 0; half < 2; ++half)
+              for (std::size_t line = 0; line < 4; ++line) {
+                const std::size_t j = 4 * jj + half;
+                const std::uint32_t lo = load_u32(o + lo_at + 256 * j + 64 * line + 4 * col);
+                const std::uint32_t hi = load_u32(o + lo_at + 256 * (j + 2) + 64 * line + 4 * col);
+                std::uint8_t* ql = blk + 64 * jj + 32 * half;
+                store_u32(ql + 4 * line, (lo & 0x0F0F0F0Fu) | ((hi << 4) & 0xF0F0F0F0u));
+                store_u32(ql + 16 + 4 * line, ((lo >> 4) & 0x0F0F0F0Fu) | (hi & 0xF0F0F0F0u));
               }
+            for (std::size_t h = 0; h < 2; ++h) {
+              std::uint32_t x[4];
+              for (std::size_t part = 0; part < 4; ++part) x[part] = load_u32(o + hi_at + 128 * (4 * jj + part) + 64 * h + 4 * col);
+              for (std::size_t r = 0; r < 4; ++r) {
+                std::uint32_t v = 0;
+                for (std::size_t part = 0; part < 4; ++part) v |= ((x[part] >> (2 * r)) & 0x03030303u) << (2 * part);
+                store_u32(blk + 128 + 32 * jj + 16 * h + 4 * r, v);
+              }
+            }
+          }
           for (std::size_t j = 0; j < 16; ++j) blk[192 + j] = o[sc_at + 16 * j + col];
           std::memcpy(blk + 208, o + d_at + 2 * col, 2);
         }
