@@ -46,7 +46,8 @@ QLINEAR_X86_KERNELS_BEGIN
 namespace qlinear::cpu {
 namespace amx {
 
-// Four bytes of a packed or canonical block, as one word (unpack's unit).
+// Four bytes of a packed or canonical block, as one word (unpack's unit; what it does to a word
+// is byte by byte, masks and shifts within each byte, so byte order does not matter).
 inline std::uint32_t load_u32(const std::uint8_t* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);

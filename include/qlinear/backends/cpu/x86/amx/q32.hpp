@@ -13,7 +13,9 @@
 // runs while this one's is stored and rescaled), and the f32 sums of 16 activation rows × 16
 // columns stay in 16 registers across the blocks. The vector rescale (for each row: convert,
 // d_w·d_a, fused multiply-add) is what bounds this kernel, not the tile unit.
-// One activation row goes through vpdpbusd on the same bytes (lanes = 16 columns).
+// Rows that do not fill a group of 16 go through the tiles too, configured with fewer rows,
+// from kQ32TileMinRows on (a lone row, and Q4_0's two or three, are faster through vpdpbusd on
+// the same bytes, lanes = 16 columns, one row at a time).
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <algorithm>
@@ -229,27 +231,31 @@ QLINEAR_TARGET_AMX inline void expand_q4_panel(const std::uint8_t* w, std::size_
   _tile_dpbssd(c, ta, tb);                              \
   _tile_stored(c, out, 64)
 
-// AMX: activation rows [m0, m0 + full), full a multiple of 16. Tiles are not renamed, so a
-// block reusing the previous block's C, A or B tile would wait for that block's product (or
-// store) to finish: consecutive blocks use two disjoint sets, (C0, A2, B4) and (C1, A3, B5).
+// AMX: activation rows [m0 + first, m0 + first + count), count a multiple of 16 or one group of
+// fewer (its A and C tiles configured with that many rows, so nothing past the rows is read).
+// Tiles are not renamed, so a block reusing the previous block's C, A or B tile would wait for
+// that block's product (or store) to finish: consecutive blocks use two disjoint sets,
+// (C0, A2, B4) and (C1, A3, B5).
 template <bool Four>
-QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t full, const float* da, std::uint8_t* expanded) {
+QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t first, std::size_t count, const float* da,
+                                       std::uint8_t* expanded) {
   const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   using L = PackedQ32<Four>;
   const std::size_t k = t.k, nb = k / 32, rows = t.m1 - t.m0;
+  const int tile_rows = int(std::min<std::size_t>(16, count));
   TileConfig cfg;
   QLINEAR_UNROLL
   for (int set = 0; set < 2; ++set) {
-    cfg.set(set, 16, 64);      // C
-    cfg.set(2 + set, 16, 32);  // A: 16 rows × one block of codes
-    cfg.set(4 + set, 8, 64);   // B: 8 rows (32 values) × 16 columns
+    cfg.set(set, tile_rows, 64);      // C
+    cfg.set(2 + set, tile_rows, 32);  // A: the rows × one block of codes
+    cfg.set(4 + set, 8, 64);          // B: 8 rows (32 values) × 16 columns
   }
   load_tile_config(cfg);
   const auto stride = long(t.a_stride);
-  alignas(64) std::int32_t c32[2][16][16];
+  alignas(64) std::int32_t c32[2][16][16] = {};  // rows past tile_rows stay 0
   for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
     if constexpr (Four) expand_q4_panel(t.w, p, k, expanded);
-    for (std::size_t i0 = 0; i0 < full; i0 += 16) {
+    for (std::size_t i0 = first; i0 < first + count; i0 += 16) {
       __m512 acc[16];
       QLINEAR_UNROLL
       for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
@@ -266,16 +272,25 @@ QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t full, c
         const float* dab = da + b * rows + i0;
         QLINEAR_UNROLL
         for (int r = 0; r < 16; ++r)
-          acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c32[b % 2][r])), _mm512_mul_ps(dw, _mm512_set1_ps(dab[r])),
-                                   acc[r]);
+          if (r < tile_rows)
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c32[b % 2][r])),
+                                     _mm512_mul_ps(dw, _mm512_set1_ps(dab[r])), acc[r]);
       }
       QLINEAR_UNROLL
-      for (int r = 0; r < 16; ++r) store_q32(t, t.m0 + i0 + std::size_t(r), 16 * p, acc[r]);
+      for (int r = 0; r < 16; ++r)
+        if (r < tile_rows) store_q32(t, t.m0 + i0 + std::size_t(r), 16 * p, acc[r]);
     }
   }
   restore_tiles(before);
 }
 #undef QLINEAR_Q32_BLOCK
+
+// Rows from which a group of fewer than 16 goes through the tiles, measured (4096², 1 thread,
+// ms per call, vpdpbusd row by row → tiles): Q8_0 M = 2 0.83 → 0.66, M = 8 1.91 → 0.71, M = 12
+// 2.62 → 0.81; Q4_0, whose tiles need the panel expanded first, M = 2 0.51 → 0.75, M = 3 0.69 →
+// 0.78, M = 4 0.86 → 0.81, M = 8 1.57 → 1.00.
+template <bool Four>
+inline constexpr std::size_t kQ32TileMinRows = Four ? 4 : 2;
 
 template <bool Four>
 QLINEAR_TARGET_AMX inline void q32_packed_tile(const DotTileArgs& t) {
@@ -285,11 +300,13 @@ QLINEAR_TARGET_AMX inline void q32_packed_tile(const DotTileArgs& t) {
   auto* sa = reinterpret_cast<std::int32_t*>(t.scratch + rows * nb * 4);
   std::uint8_t* expanded = t.scratch + L::expanded_offset(rows, t.k);
   q8_0_side_data(t, da, sa);
-  // Whole 16s of rows through AMX (none for a lone row: the measured cross-over), the rest
-  // through vpdpbusd.
-  const std::size_t full = rows >= 2 ? rows / 16 * 16 : 0;
-  if (full) q32_amx<Four>(t, full, da, expanded);
-  for (std::size_t r = full; r < rows; ++r)
+  // Whole 16s of rows through AMX, then the rest: a group of its own on the tiles from
+  // kQ32TileMinRows<Four> rows on, else row by row through vpdpbusd (each row reads the panel again).
+  const std::size_t full = rows / 16 * 16, rest = rows - full;
+  if (full) q32_amx<Four>(t, 0, full, da, expanded);
+  const bool rest_on_tiles = rest >= kQ32TileMinRows<Four>;
+  if (rest && rest_on_tiles) q32_amx<Four>(t, full, rest, da, expanded);
+  for (std::size_t r = rest_on_tiles ? rows : full; r < rows; ++r)
     for (std::size_t p0 = t.n0 / 16; p0 < t.n1 / 16; p0 += 4)
       q32_vnni_row<Four, 4>(t, r, p0, int(std::min<std::size_t>(4, t.n1 / 16 - p0)), da, sa);
 }
