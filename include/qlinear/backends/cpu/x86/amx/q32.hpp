@@ -231,18 +231,19 @@ QLINEAR_TARGET_AMX inline void expand_q4_panel(const std::uint8_t* w, std::size_
   _tile_dpbssd(c, ta, tb);                              \
   _tile_stored(c, out, 64)
 
-// AMX: activation rows [m0 + first, m0 + first + count), count a multiple of 16 or one group of
-// fewer (its A and C tiles configured with that many rows, so nothing past the rows is read).
+// AMX: activation rows [m0 + first, m0 + first + count): count a multiple of 16, or (Partial)
+// one group of fewer, its A and C tiles configured with that many rows so that nothing past the
+// rows is read (a template parameter, so that whole groups take no per-row test).
 // Tiles are not renamed, so a block reusing the previous block's C, A or B tile would wait for
 // that block's product (or store) to finish: consecutive blocks use two disjoint sets,
 // (C0, A2, B4) and (C1, A3, B5).
-template <bool Four>
+template <bool Four, bool Partial>
 QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t first, std::size_t count, const float* da,
                                        std::uint8_t* expanded) {
   const TileConfig before = stored_tile_config();  // given back at the end (restore_tiles)
   using L = PackedQ32<Four>;
   const std::size_t k = t.k, nb = k / 32, rows = t.m1 - t.m0;
-  const int tile_rows = int(std::min<std::size_t>(16, count));
+  const int tile_rows = Partial ? int(count) : 16;
   TileConfig cfg;
   QLINEAR_UNROLL
   for (int set = 0; set < 2; ++set) {
@@ -303,9 +304,9 @@ QLINEAR_TARGET_AMX inline void q32_packed_tile(const DotTileArgs& t) {
   // Whole 16s of rows through AMX, then the rest: a group of its own on the tiles from
   // kQ32TileMinRows<Four> rows on, else row by row through vpdpbusd (each row reads the panel again).
   const std::size_t full = rows / 16 * 16, rest = rows - full;
-  if (full) q32_amx<Four>(t, 0, full, da, expanded);
+  if (full) q32_amx<Four, false>(t, 0, full, da, expanded);
   const bool rest_on_tiles = rest >= kQ32TileMinRows<Four>;
-  if (rest && rest_on_tiles) q32_amx<Four>(t, full, rest, da, expanded);
+  if (rest && rest_on_tiles) q32_amx<Four, true>(t, full, rest, da, expanded);
   for (std::size_t r = rest_on_tiles ? rows : full; r < rows; ++r)
     for (std::size_t p0 = t.n0 / 16; p0 < t.n1 / 16; p0 += 4)
       q32_vnni_row<Four, 4>(t, r, p0, int(std::min<std::size_t>(4, t.n1 / 16 - p0)), da, sa);
