@@ -55,6 +55,17 @@ inline std::uint32_t load_u32(const std::uint8_t* p) {
 }
 inline void store_u32(std::uint8_t* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
 
+// Two packed 4-line groups of nibbles (a: lines 64 bytes apart from `a`, b the same from `b`,
+// column at offset 0) back to canonical bytes: out[0..16) = a's low nibbles | b's low nibbles
+// << 4, out[16..32) = a's high nibbles | b's high nibbles << 4 (Q4_K / Q5_K's qs, Q6_K's ql).
+inline void unpack_nibble_pair(const std::uint8_t* a, const std::uint8_t* b, std::uint8_t* out) {
+  for (std::size_t line = 0; line < 4; ++line) {
+    const std::uint32_t lo = load_u32(a + 64 * line), hi = load_u32(b + 64 * line);
+    store_u32(out + 4 * line, (lo & 0x0F0F0F0Fu) | ((hi << 4) & 0xF0F0F0F0u));
+    store_u32(out + 16 + 4 * line, ((lo >> 4) & 0x0F0F0F0Fu) | (hi & 0xF0F0F0F0u));
+  }
+}
+
 template <bool kFive>
 struct PackedQ45_K {
   using Block = std::conditional_t<kFive, gguf::BlockQ5_K, gguf::BlockQ4_K>;
@@ -128,14 +139,10 @@ struct PackedQ45_K {
           // panels on every call). Canonical qs byte 32t + 4·line + u (and + 16) holds codes of
           // groups 2t (low nibble) and 2t + 1 (high): packed bytes (line, u) of those groups,
           // whose low nibbles are a group's first 16 values and high nibbles its last 16.
-          std::uint8_t* qs = blk + qs_at;
-          for (std::size_t t = 0; t < 4; ++t)
-            for (std::size_t line = 0; line < 4; ++line) {
-              const std::uint32_t lo = load_u32(o + tiles_at + 256 * (2 * t) + 64 * line + 4 * col);
-              const std::uint32_t hi = load_u32(o + tiles_at + 256 * (2 * t + 1) + 64 * line + 4 * col);
-              store_u32(qs + 32 * t + 4 * line, (lo & 0x0F0F0F0Fu) | ((hi << 4) & 0xF0F0F0F0u));
-              store_u32(qs + 32 * t + 16 + 4 * line, ((lo >> 4) & 0x0F0F0F0Fu) | (hi & 0xF0F0F0F0u));
-            }
+          for (std::size_t t = 0; t < 4; ++t) {
+            const std::uint8_t* a = o + tiles_at + 256 * (2 * t) + 4 * col;
+            unpack_nibble_pair(a, a + 256, blk + qs_at + 32 * t);
+          }
           if constexpr (kFive) {  // qh[4r + u] bit b: bit r of packed byte (b, u)
             std::uint32_t hb[8];
             for (std::size_t b = 0; b < 8; ++b) hb[b] = load_u32(o + hbits_at + 64 * b + 4 * col);
@@ -460,15 +467,10 @@ struct PackedQ6_K {
           // 4jj + 1 and 4jj + 3 (as Q4_K's qs pairs its groups); qh byte 32jj + l the four
           // groups' high bits, two each.
           for (std::size_t jj = 0; jj < 2; ++jj) {
-            for (std::size_t half = 0; half < 2; ++half)
-              for (std::size_t line = 0; line < 4; ++line) {
-                const std::size_t j = 4 * jj + half;
-                const std::uint32_t lo = load_u32(o + lo_at + 256 * j + 64 * line + 4 * col);
-                const std::uint32_t hi = load_u32(o + lo_at + 256 * (j + 2) + 64 * line + 4 * col);
-                std::uint8_t* ql = blk + 64 * jj + 32 * half;
-                store_u32(ql + 4 * line, (lo & 0x0F0F0F0Fu) | ((hi << 4) & 0xF0F0F0F0u));
-                store_u32(ql + 16 + 4 * line, ((lo >> 4) & 0x0F0F0F0Fu) | (hi & 0xF0F0F0F0u));
-              }
+            for (std::size_t half = 0; half < 2; ++half) {
+              const std::uint8_t* a = o + lo_at + 256 * (4 * jj + half) + 4 * col;
+              unpack_nibble_pair(a, a + 512, blk + 64 * jj + 32 * half);
+            }
             for (std::size_t h = 0; h < 2; ++h) {
               std::uint32_t x[4];
               for (std::size_t part = 0; part < 4; ++part) x[part] = load_u32(o + hi_at + 128 * (4 * jj + part) + 64 * h + 4 * col);

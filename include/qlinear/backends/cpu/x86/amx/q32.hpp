@@ -253,7 +253,7 @@ QLINEAR_TARGET_AMX inline void q32_amx(const DotTileArgs& t, std::size_t first, 
   }
   load_tile_config(cfg);
   const auto stride = long(t.a_stride);
-  alignas(64) std::int32_t c32[2][16][16] = {};  // rows past tile_rows stay 0
+  alignas(64) std::int32_t c32[2][16][16];  // rows past tile_rows are neither stored nor read
   for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
     if constexpr (Four) expand_q4_panel(t.w, p, k, expanded);
     for (std::size_t i0 = first; i0 < first + count; i0 += 16) {
@@ -306,7 +306,7 @@ QLINEAR_TARGET_AMX inline void q32_packed_tile(const DotTileArgs& t) {
   const std::size_t full = rows / 16 * 16, rest = rows - full;
   if (full) q32_amx<Four, false>(t, 0, full, da, expanded);
   const bool rest_on_tiles = rest >= kQ32TileMinRows<Four>;
-  if (rest && rest_on_tiles) q32_amx<Four, true>(t, full, rest, da, expanded);
+  if (rest_on_tiles) q32_amx<Four, true>(t, full, rest, da, expanded);
   for (std::size_t r = rest_on_tiles ? rows : full; r < rows; ++r)
     for (std::size_t p0 = t.n0 / 16; p0 < t.n1 / 16; p0 += 4)
       q32_vnni_row<Four, 4>(t, r, p0, int(std::min<std::size_t>(4, t.n1 / 16 - p0)), da, sa);
