@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "qlinear/backends/cpu/kernel_contract.hpp"
+#include "qlinear/schemes/gguf/all.hpp"
 #include "qlinear/schemes/int4.hpp"
 #include "qlinear/schemes/int8.hpp"
 #include "qlinear/schemes/nf4.hpp"
@@ -166,5 +167,50 @@ template <>
 inline constexpr bool kBf16Products<NF4> = true;
 template <>
 inline constexpr bool kBf16Products<NF4DoubleQuant> = true;
+
+/// From how many activation rows the quantized mode computes a scheme that has an integer path
+/// in bf16 instead (on processors with the bf16 path; 0: never), as llama.cpp's CUDA backend
+/// turns to dequantized f16 GEMMs for large batches. Activations and the dequantized weights
+/// are then rounded to bf16 (8 significant bits each, where the integer path's Q8 activations
+/// keep 8 bits per block and the weights exact), and the products are summed in f32 over all
+/// of K inside the tiles. Measured against the integer kernels (GFLOP/s, 1 thread, 4096² unless
+/// said, integer → bf16):
+///  - AMX integer kernels, whose blocks of 32 (Q6_K: scales per 16) take the products out of the
+///    tiles every 32 (16) values: Q8_0 M = 64 522 → 440, M = 128 487 → 660, M = 512 449 → 646;
+///    Q4_0 M = 64 486 → 439, M = 128 499 → 677; Q6_K M = 64 402 → 298, M = 128 354 → 504,
+///    M = 256 387 → 566. Q4_K / Q5_K fold their scales into the tiles and hold out longer: Q4_K
+///    M = 128 601 → 538, M = 256 531 → 592 (4096×11008: 312 → 538); Q5_K M = 128 561 → 482,
+///    M = 256 480 → 548.
+///  - AVX-512 VNNI kernels (no AMX layout), M = 64 / 128 / 256: Q4_1 97 → 163 / 99 → 279 / 99 →
+///    395; Q5_0 98 → 120 / 102 → 200 / 100 → 303; Q5_1 81 → 112 / 82 → 195; IQ4_NL 111 → 168 /
+///    111 → 284; IQ4_XS 129 → 172 / 130 → 279; Q2_K 143 → 150 / 142 → 249; Q3_K 140 → 110 /
+///    144 → 211 / 137 → 311.
+/// int8 and int4 groups stay integer (their AMX kernels run 2-3× the bf16 path).
+template <class S>
+inline constexpr std::size_t kBf16FromRows = 0;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q8_0> = 128;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q4_0> = 128;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q6_K> = 128;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q4_K> = 256;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q5_K> = 256;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q4_1> = 64;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q5_0> = 64;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q5_1> = 64;
+template <>
+inline constexpr std::size_t kBf16FromRows<IQ4_NL> = 64;
+template <>
+inline constexpr std::size_t kBf16FromRows<IQ4_XS> = 64;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q2_K> = 128;
+template <>
+inline constexpr std::size_t kBf16FromRows<Q3_K> = 128;
 
 }  // namespace qlinear::cpu

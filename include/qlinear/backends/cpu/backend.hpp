@@ -25,7 +25,8 @@ namespace qlinear::cpu {
 /// keeps only the packed bytes (see PackedLayout for how every level still runs on them).
 /// Forward picks, per call, the best kernel at or below the context's ISA ceiling, splits the
 /// output over the context's threads, and, in the default ActivationMode::quantized, quantizes x
-/// once into the scheme's int8 activation format.
+/// once into the scheme's int8 activation format (large batches in bf16 where the processor has
+/// AMX-BF16 and that measured faster: see ActivationMode).
 /// Usage:
 ///   cpu::Context ctx(2);                                   // 2 threads, best ISA
 ///   auto layer = QuantizedLinear<cpu::Backend, Q4_K>::from_float(w, n, k);
@@ -87,10 +88,14 @@ struct Backend {
     qlinear::detail::check_gemm_shapes("cpu::Backend::gemm", w.rows(), w.cols(), x, y);
     if (x.rows == 0) return;
     if constexpr (HasIntegerPath<S>) {
-      if (ctx.mode() == ActivationMode::quantized) return gemm_quantized(ctx, w, x, y, e);
+      if (ctx.mode() != ActivationMode::exact) {
+        if (kBf16FromRows<S> && x.rows >= kBf16FromRows<S> && ctx.mode() == ActivationMode::quantized)
+          if (const auto bf16 = select_bf16_kernels(ctx.isa())) return gemm_bf16(ctx, w, x, y, e, bf16);
+        return gemm_quantized(ctx, w, x, y, e);
+      }
     }
     if constexpr (kBf16Products<S>) {
-      if (ctx.mode() == ActivationMode::quantized && x.rows > kExactDotMaxRows)
+      if (ctx.mode() != ActivationMode::exact && x.rows > kExactDotMaxRows)
         if (const auto bf16 = select_bf16_kernels(ctx.isa())) return gemm_bf16(ctx, w, x, y, e, bf16);
     }
     gemm_exact(ctx, w, x, y, e);
@@ -148,11 +153,11 @@ struct Backend {
   template <Scheme S>
   static std::string kernel_name(const Context& ctx, const Weights<S>& w) {
     if constexpr (HasIntegerPath<S>) {
-      if (w.packed && ctx.mode() == ActivationMode::quantized && ctx.isa() >= w.packed.kernels.isa) {
+      if (w.packed && ctx.mode() != ActivationMode::exact && ctx.isa() >= w.packed.kernels.isa) {
         using A = activation_scheme_t<S>;
         const auto quant = select_quantize_activations<A>(ctx.isa());
         return std::string(isa_name(w.packed.kernels.isa)) + ":packed(" + std::string(S::name) + "," +
-               std::string(A::name) + ")+quantize@" + std::string(isa_name(quant.isa));
+               std::string(A::name) + ")+quantize@" + std::string(isa_name(quant.isa)) + large_batch_bf16<S>(ctx);
       }
     }
     return kernel_name<S>(ctx) + (w.packed ? "+unpack" : "");
@@ -161,12 +166,12 @@ struct Backend {
   template <Scheme S>
   static std::string kernel_name(const Context& ctx) {
     if constexpr (HasIntegerPath<S>) {
-      if (ctx.mode() == ActivationMode::quantized) {
+      if (ctx.mode() != ActivationMode::exact) {
         using A = activation_scheme_t<S>;
         const auto tile = select_dot_tile<S>(ctx.isa());
         const auto quant = select_quantize_activations<A>(ctx.isa());
         return std::string(isa_name(tile.isa)) + ":dot(" + std::string(S::name) + "," + std::string(A::name) +
-               ")+quantize@" + std::string(isa_name(quant.isa));
+               ")+quantize@" + std::string(isa_name(quant.isa)) + large_batch_bf16<S>(ctx);
       }
     }
     const auto deq = select_dequantize_rows<S>(ctx.isa());
@@ -174,7 +179,7 @@ struct Backend {
     const auto direct = select_exact_dot_tile<S>(ctx.isa());
     std::string bf16;
     if constexpr (kBf16Products<S>) {
-      if (const auto b = select_bf16_kernels(ctx.isa()); b && ctx.mode() == ActivationMode::quantized)
+      if (const auto b = select_bf16_kernels(ctx.isa()); b && ctx.mode() != ActivationMode::exact)
         bf16 = "|M>" + std::to_string(kExactDotMaxRows) + ":" + std::string(isa_name(b.isa)) + ":bf16";
     }
     return std::string(isa_name(deq.isa)) + ":dequant(" + std::string(S::name) + ")+f32@" +
@@ -192,6 +197,17 @@ struct Backend {
     return std::clamp<std::size_t>(r, 16, 256);
   }
   static constexpr std::size_t kActivationRowsPerTile = 32;
+  // kernel_name's "|M>=<rows>:<isa>:bf16" where the quantized mode takes the bf16 path from
+  // kBf16FromRows<S> rows on.
+  template <Scheme S>
+  static std::string large_batch_bf16(const Context& ctx) {
+    if constexpr (kBf16FromRows<S> > 0) {
+      if (const auto b = select_bf16_kernels(ctx.isa()); b && ctx.mode() == ActivationMode::quantized)
+        return "|M>=" + std::to_string(kBf16FromRows<S>) + ":" + std::string(isa_name(b.isa)) + ":bf16";
+    }
+    return {};
+  }
+
   // The exact path hands f32 tiles more rows at once: they may transpose their panel once for all.
   static constexpr std::size_t kExactRowsPerTile = 256;
 

@@ -17,14 +17,19 @@ namespace qlinear::cpu {
 /// How cpu::Backend treats activations.
 ///  - quantized: each forward quantizes x once, per block, to int8 (the scheme's activation
 ///    format: Q8_0 / Q8_1 / Q8_K for the GGUF types, as ggml does) and runs integer dot
-///    products. Fast; the error is that of the 8-bit activations (about 0.3% relative). NF4
-///    (± double quant), which has no integer path, is computed in bf16 instead where the
-///    processor has AMX-BF16, for more than kExactDotMaxRows rows: x and the dequantized weights
-///    rounded to bf16, products summed in f32 (as bitsandbytes computes NF4; about 0.3% too).
+///    products. Fast; the error is that of the 8-bit activations (about 0.3% relative). Where
+///    the processor has AMX-BF16, large batches of the GGUF schemes (from kBf16FromRows<S> rows,
+///    64-256 by scheme, where it measured faster) and NF4 (± double quant, which has no integer
+///    path) above kExactDotMaxRows rows are computed in bf16 instead: x and the dequantized
+///    weights rounded to bf16, products summed in f32 (as bitsandbytes computes NF4, and as
+///    llama.cpp's CUDA backend turns to f16 GEMMs for large batches; about 0.3% too).
+///  - integer: as quantized, but the schemes with an integer path keep it at every batch size
+///    (a row's result then does not depend on how many rows share the call, and matches ggml's
+///    CPU arithmetic); NF4 as in quantized.
 ///  - exact: x stays f32 and weight panels are dequantized next to the f32 multiply-adds; the
 ///    result is the reference's up to f32 rounding. The other schemes with no integer path
 ///    (dense f32/f16/bf16) always run so.
-enum class ActivationMode : std::uint8_t { quantized, exact };
+enum class ActivationMode : std::uint8_t { quantized, integer, exact };
 
 /// Per-caller state of cpu::Backend. One context is used by one thread at a time; layers are
 /// shared, contexts are not. Threads: 0 = one per hardware thread. ISA: a ceiling (Isa::best =

@@ -306,8 +306,13 @@ TYPED_TEST(X86GgufDot, TheBackendSelectsTheLevelsKernels) {
   for (Isa level : x86_gguf_levels()) {
     cpu::Context ctx(1, level);
     const std::string quant = level == Isa::avx2 ? "avx2" : "avx512";
+    // Large batches of the GGUF schemes take the bf16 path where the level has one (test_bf16.cpp).
+    const auto bf16 = cpu::select_bf16_kernels(level);
+    const std::string large = bf16 && cpu::kBf16FromRows<S> ? "|M>=" + std::to_string(cpu::kBf16FromRows<S>) +
+                                                                  ":" + std::string(cpu::isa_name(bf16.isa)) + ":bf16"
+                                                            : "";
     EXPECT_EQ(cpu::Backend::kernel_name<S>(ctx), std::string(cpu::isa_name(level)) + ":dot(" + std::string(S::name) +
-                                                     "," + std::string(A::name) + ")+quantize@" + quant);
+                                                     "," + std::string(A::name) + ")+quantize@" + quant + large);
   }
 }
 

@@ -1,6 +1,6 @@
 // The bf16 path (x86/amx/bf16.hpp) that cpu::Backend takes for NF4 (± double quant) in the
-// quantized mode, for more than kExactDotMaxRows activation rows, where the processor has
-// AMX-BF16:
+// quantized mode, for more than kExactDotMaxRows activation rows, and for the GGUF schemes from
+// kBf16FromRows<S> rows on, where the processor has AMX-BF16:
 //  - it computes exactly what it promises: bf16(2^e·x) · bf16(ŵ) summed in f32, 2^-e undone
 //    (checked against that product in double, to f32 rounding), on shape sweeps (M across
 //    the 16- and 32-row tiles, N not a multiple of the 32-row panels, K not a multiple of 32),
@@ -8,7 +8,9 @@
 //  - it stays within bf16's error of the exact product, also for rows of tiny (subnormal) and
 //    huge values, which the per-row power of two keeps in bf16's range;
 //  - NaN and ±Inf in a row propagate as in f32;
-//  - the exact mode and M ≤ kExactDotMaxRows keep the f32 exact path.
+//  - the exact mode and M ≤ kExactDotMaxRows keep the f32 exact path;
+//  - the GGUF schemes: from kBf16FromRows<S> rows on the same bf16 product, on canonical and
+//    AMX-packed weights; one row fewer, lower ceilings and the exact mode keep their own paths.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -181,6 +183,85 @@ TYPED_TEST(Bf16Path, ExactModeFewRowsAndLowerCeilingsKeepTheF32Path) {
     if (m <= cpu::kExactDotMaxRows) {
       cpu::Context ctx(1);
       EXPECT_TRUE(close_to(run(ctx), exact, 1e-5, std::string(S::name) + " quantized mode, M=" + std::to_string(m)));
+    }
+  }
+}
+
+// The GGUF schemes that switch to the bf16 path for large batches.
+template <class S>
+class LargeBatchBf16 : public ::testing::Test {};
+using LargeBatchSchemes =
+    ::testing::Types<Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS>;
+TYPED_TEST_SUITE(LargeBatchBf16, LargeBatchSchemes);
+
+TYPED_TEST(LargeBatchBf16, FromItsRowCountOnTheQuantizedModeComputesTheBf16Product) {
+  using S = TypeParam;
+  constexpr std::size_t from = cpu::kBf16FromRows<S>;
+  static_assert(from > cpu::kExactDotMaxRows);
+  QLINEAR_SKIP_WITHOUT_BF16_PATH();
+  const std::size_t k = 512;
+  // N = 48: AMX-packed weights where S has a packed layout; N = 45: canonical rows.
+  for (std::size_t n : {std::size_t(48), std::size_t(45)}) {
+    const auto t = random_tensor<S>(n, k, 51);
+    const auto w = cpu::Backend::upload(t);
+    const auto bias = random_floats(n, 52);
+    for (std::size_t m : {from, from + 37}) {
+      const auto x = random_floats(m * k, 53, 1.0f, 0.02f, 30.0f);
+      const auto want = bf16_product(x, m, t.dequantize(), n, k, bias);
+      for (unsigned threads : {1u, 2u}) {
+        cpu::Context ctx(threads);
+        const std::string name = cpu::Backend::kernel_name<S>(ctx, w);
+        ASSERT_NE(name.find("|M>=" + std::to_string(from) + ":amx:bf16"), std::string::npos) << name;
+        std::vector<float> y(m * n, 0.5f);
+        gemm(ctx, w, x, m, y, Epilogue{bias.data(), false});
+        const std::string what = std::string(S::name) + " M=" + std::to_string(m) + " N=" + std::to_string(n) + ", " +
+                                 std::to_string(threads) + " threads, " + name;
+        EXPECT_TRUE(close_to(y, want, 2e-6 * std::sqrt(double(k)), what));
+        gemm(ctx, w, x, m, y, Epilogue{bias.data(), true});
+        DoubleProduct twice = want;
+        for (auto& v : twice.y) v *= 2;
+        for (auto& v : twice.magnitude) v *= 2;
+        EXPECT_TRUE(close_to(y, twice, 2e-6 * std::sqrt(double(k)), what + " accumulate"));
+      }
+    }
+  }
+}
+
+// Another path's result as the expectation, with the f32 product's magnitudes.
+DoubleProduct integer_ref(const std::vector<float>& y, const DoubleProduct& exact) {
+  return {std::vector<double>(y.begin(), y.end()), exact.magnitude};
+}
+
+// One row fewer stays on the integer path: the result agrees to f32 rounding with the integer
+// kernels of a ceiling without the bf16 path (AVX-512 VNNI), and not with the bf16 product;
+// that ceiling, the exact mode and the integer mode never take the bf16 path, at any M.
+TYPED_TEST(LargeBatchBf16, FewerRowsLowerCeilingsAndTheExactModeKeepTheirPaths) {
+  using S = TypeParam;
+  constexpr std::size_t from = cpu::kBf16FromRows<S>;
+  QLINEAR_SKIP_WITHOUT_BF16_PATH();
+  if (!cpu::isa_supported(Isa::avx512_vnni)) GTEST_SKIP() << "no AVX-512 VNNI to compare the integer path with";
+  const std::size_t n = 32, k = 256;
+  const auto t = random_tensor<S>(n, k, 61);
+  const auto w = cpu::Backend::upload(t);
+  const auto wd = t.dequantize();
+  for (std::size_t m : {from - 1, from}) {
+    const auto x = random_floats(m * k, 62);
+    const auto exact = double_product(x, m, wd, n, k, {});
+    cpu::Context best(1), vnni(1, Isa::avx512_vnni), exact_mode(1, Isa::best, ActivationMode::exact),
+        integer(1, Isa::best, ActivationMode::integer);
+    for (cpu::Context* c : {&vnni, &exact_mode, &integer})
+      EXPECT_EQ(cpu::Backend::kernel_name<S>(*c, w).find(":bf16"), std::string::npos) << cpu::Backend::kernel_name<S>(*c, w);
+    const auto y = forward(best, w, x, m), y_int = forward(vnni, w, x, m);
+    EXPECT_TRUE(close_to(forward(exact_mode, w, x, m), exact, 1e-5, std::string(S::name) + " exact mode"));
+    const auto bf16 = bf16_product(x, m, wd, n, k, {});
+    const std::string what = std::string(S::name) + " M=" + std::to_string(m);
+    EXPECT_TRUE(close_to(forward(integer, w, x, m), integer_ref(y_int, exact), 1e-5, what + " integer mode"));
+    if (m < from) {
+      EXPECT_TRUE(close_to(y, integer_ref(y_int, exact), 1e-5, what + " against the integer path"));
+      EXPECT_FALSE(close_to(y, bf16, 2e-6 * std::sqrt(double(k)), what + " against the bf16 product"));
+    } else {
+      EXPECT_TRUE(close_to(y, bf16, 2e-6 * std::sqrt(double(k)), what + " against the bf16 product"));
+      EXPECT_FALSE(close_to(y, integer_ref(y_int, exact), 1e-5, what + " against the integer path"));
     }
   }
 }
