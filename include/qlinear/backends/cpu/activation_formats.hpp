@@ -181,10 +181,12 @@ inline constexpr bool kBf16Products<NF4DoubleQuant> = true;
 ///    M = 256 387 → 566. Q4_K / Q5_K fold their scales into the tiles and hold out longer: Q4_K
 ///    M = 128 601 → 538, M = 256 531 → 592 (4096×11008: 312 → 538); Q5_K M = 128 561 → 482,
 ///    M = 256 480 → 548.
-///  - AVX-512 VNNI kernels (no AMX layout), M = 64 / 128 / 256: Q4_1 97 → 163 / 99 → 279 / 99 →
-///    395; Q5_0 98 → 120 / 102 → 200 / 100 → 303; Q5_1 81 → 112 / 82 → 195; IQ4_NL 111 → 168 /
-///    111 → 284; IQ4_XS 129 → 172 / 130 → 279; Q2_K 143 → 150 / 142 → 249; Q3_K 140 → 110 /
-///    144 → 211 / 137 → 311.
+///  - AVX-512 VNNI kernels (no AMX layout), with AVX-512 dequantizers, M = 17 / 32 / 64 / 128:
+///    Q4_1 95 → 138 / 98 → 244 / 97 → 426 / 99 → 626; Q5_0 96 → 142 / 96 → 257 / 95 → 435 / 102 →
+///    662; Q5_1 82 → 126 / 80 → 218 / 76 → 391 / 82 → 638; IQ4_NL 102 → 152 / 110 → 310 / 108 → 507 /
+///    111 → 747; IQ4_XS 134 → 132 / 123 → 269 / 125 → 434 / 130 → 610. Q2_K / Q3_K, whose weights
+///    the bf16 path still dequantizes in scalar code: M = 64 134 → 135 / 133 → 106, M = 128 142 →
+///    249 / 144 → 211.
 /// int8 and int4 groups stay integer (their AMX kernels run 2-3× the bf16 path).
 template <class S>
 inline constexpr std::size_t kBf16FromRows = 0;
@@ -199,15 +201,15 @@ inline constexpr std::size_t kBf16FromRows<Q4_K> = 256;
 template <>
 inline constexpr std::size_t kBf16FromRows<Q5_K> = 256;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q4_1> = 64;
+inline constexpr std::size_t kBf16FromRows<Q4_1> = 17;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q5_0> = 64;
+inline constexpr std::size_t kBf16FromRows<Q5_0> = 17;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q5_1> = 64;
+inline constexpr std::size_t kBf16FromRows<Q5_1> = 17;
 template <>
-inline constexpr std::size_t kBf16FromRows<IQ4_NL> = 64;
+inline constexpr std::size_t kBf16FromRows<IQ4_NL> = 17;
 template <>
-inline constexpr std::size_t kBf16FromRows<IQ4_XS> = 64;
+inline constexpr std::size_t kBf16FromRows<IQ4_XS> = 32;
 template <>
 inline constexpr std::size_t kBf16FromRows<Q2_K> = 128;
 template <>

@@ -19,7 +19,7 @@ namespace qlinear::cpu {
 ///    format: Q8_0 / Q8_1 / Q8_K for the GGUF types, as ggml does) and runs integer dot
 ///    products. Fast; the error is that of the 8-bit activations (about 0.3% relative). Where
 ///    the processor has AMX-BF16, large batches of the GGUF schemes (from kBf16FromRows<S> rows,
-///    64-256 by scheme, where it measured faster) and NF4 (± double quant, which has no integer
+///    17-256 by scheme, where it measured faster) and NF4 (± double quant, which has no integer
 ///    path) above kExactDotMaxRows rows are computed in bf16 instead: x and the dequantized
 ///    weights rounded to bf16, products summed in f32 (as bitsandbytes computes NF4, and as
 ///    llama.cpp's CUDA backend turns to f16 GEMMs for large batches; about 0.3% too).

@@ -1,7 +1,9 @@
 #pragma once
 // AVX-512 weight-row dequantizers of the exact path (DequantizeRows<S, avx512>), in namespace
 // qlinear::cpu::avx512::exact, for the schemes the benchmarks cover and their families: int8 (all
-// four), int4 groups (± affine), NF4 (± double quant), Q4_0, Q8_0, Q4_K, Q5_K, Q6_K. Each
+// four), int4 groups (± affine), NF4 (± double quant), Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, and the
+// blocks of 32 that the large-batch bf16 path decodes on every call (Q4_1, Q5_0, Q5_1, IQ4_NL,
+// IQ4_XS). Each
 // computes the scheme's dequantize_row formula with the same f32 operations in the same order
 // (no fused multiply-adds: the code sits in QLINEAR_GGUF_EXACT_FP), so its floats equal the
 // scalar reference's bit for bit; a test checks that.
@@ -10,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "qlinear/backends/cpu/kernel_contract.hpp"
 #include "qlinear/backends/cpu/x86/target.hpp"
@@ -160,6 +163,86 @@ QLINEAR_TARGET_AVX512 inline void q8_0_rows(const std::uint8_t* src, std::size_t
       for (int c = 0; c < 2; ++c) {
         const __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2 + 16 * c)));
         _mm512_storeu_ps(y + 16 * c, _mm512_mul_ps(_mm512_cvtepi32_ps(v), d));
+      }
+    }
+}
+
+// IQ4_NL / IQ4_XS's codebook as floats, for one register.
+struct Iq4Table {
+  alignas(64) float v[16];
+  constexpr Iq4Table() : v{} {
+    for (int u = 0; u < 16; ++u) v[u] = float(gguf::kvalues_iq4nl[u]);
+  }
+};
+inline constexpr Iq4Table iq4_table{};
+
+// One block of 32 nibble codes (16 bytes at qs: element j low nibble, j + 16 high), as two
+// vectors of 16 int32 codes; Five: bit j of qh (little-endian u32) adds 16 to element j.
+template <bool Five>
+QLINEAR_TARGET_AVX512 inline void block32_codes(const std::uint8_t* qs, const std::uint8_t* qh, __m512i& lo, __m512i& hi) {
+  const __m128i m = _mm_set1_epi8(0x0F);
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  lo = _mm512_cvtepu8_epi32(_mm_and_si128(x, m));
+  hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(x, 4), m));
+  if constexpr (Five) {
+    std::uint32_t h;
+    std::memcpy(&h, qh, 4);
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    lo = _mm512_mask_add_epi32(lo, __mmask16(h & 0xFFFF), lo, sixteen);
+    hi = _mm512_mask_add_epi32(hi, __mmask16(h >> 16), hi, sixteen);
+  }
+}
+
+// Q4_1 / Q5_0 / Q5_1 / IQ4_NL rows: code·d (Q5_0: (code − 16)·d), + m for the affine ones,
+// d·kvalue for IQ4_NL, in the scalar formula's order.
+template <class S>
+QLINEAR_TARGET_AVX512 inline void block32_rows(const std::uint8_t* src, std::size_t stride, std::size_t count,
+                                               std::size_t k, float* out) {
+  using Block = typename S::Block;
+  constexpr bool five = std::is_same_v<S, Q5_0> || std::is_same_v<S, Q5_1>;
+  constexpr bool affine = std::is_same_v<S, Q4_1> || std::is_same_v<S, Q5_1>;
+  for (std::size_t r = 0; r < count; ++r)
+    for (std::size_t b = 0; b < k / 32; ++b) {
+      const std::uint8_t* blk = src + r * stride + b * sizeof(Block);
+      std::uint16_t h[2];  // d, then m for the affine ones
+      std::memcpy(h, blk, affine ? 4 : 2);
+      const __m512 d = _mm512_set1_ps(_cvtsh_ss(h[0]));
+      __m512i lo, hi;
+      if constexpr (five) block32_codes<true>(blk + offsetof(Block, qs), blk + offsetof(Block, qh), lo, hi);
+      else block32_codes<false>(blk + offsetof(Block, qs), nullptr, lo, hi);
+      float* y = out + r * k + b * 32;
+      const __m512i v[2] = {lo, hi};
+      for (int c = 0; c < 2; ++c) {
+        __m512 f;
+        if constexpr (std::is_same_v<S, IQ4_NL>) {
+          f = _mm512_mul_ps(d, _mm512_permutexvar_ps(v[c], _mm512_load_ps(iq4_table.v)));
+        } else if constexpr (std::is_same_v<S, Q5_0>) {
+          f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(v[c], _mm512_set1_epi32(16))), d);
+        } else {
+          f = _mm512_mul_ps(_mm512_cvtepi32_ps(v[c]), d);
+        }
+        if constexpr (affine) f = _mm512_add_ps(f, _mm512_set1_ps(_cvtsh_ss(h[1])));
+        _mm512_storeu_ps(y + 16 * c, f);
+      }
+    }
+}
+
+// IQ4_XS rows: per 32 values dl = d·(ls − 32), then dl·kvalue.
+QLINEAR_TARGET_AVX512 inline void iq4_xs_rows(const std::uint8_t* src, std::size_t stride, std::size_t count,
+                                              std::size_t k, float* out) {
+  const __m512 table = _mm512_load_ps(iq4_table.v);
+  for (std::size_t r = 0; r < count; ++r)
+    for (std::size_t sb = 0; sb < k / gguf::QK_K; ++sb) {
+      gguf::BlockIQ4_XS b;
+      std::memcpy(&b, src + r * stride + sb * sizeof(b), sizeof(b));
+      const float d = b.d.to_float();
+      float* y = out + r * k + sb * gguf::QK_K;
+      for (int ib = 0; ib < gguf::QK_K / 32; ++ib) {
+        const __m512 dl = _mm512_set1_ps(d * float(gguf::iq4_xs_scale(ib, b.scales_l, b.scales_h) - 32));
+        __m512i lo, hi;
+        block32_codes<false>(b.qs + 16 * ib, nullptr, lo, hi);
+        _mm512_storeu_ps(y + 32 * ib, _mm512_mul_ps(dl, _mm512_permutexvar_ps(lo, table)));
+        _mm512_storeu_ps(y + 32 * ib + 16, _mm512_mul_ps(dl, _mm512_permutexvar_ps(hi, table)));
       }
     }
 }
@@ -317,6 +400,22 @@ struct DequantizeRows<Q6_K, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
     avx512::exact::q6_k_rows(src, stride, count, k, out);
+  }
+};
+
+template <class S>
+  requires(std::is_same_v<S, Q4_1> || std::is_same_v<S, Q5_0> || std::is_same_v<S, Q5_1> || std::is_same_v<S, IQ4_NL>)
+struct DequantizeRows<S, Isa::avx512> {
+  static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
+                   const void*, std::size_t) {
+    avx512::exact::block32_rows<S>(src, stride, count, k, out);
+  }
+};
+template <>
+struct DequantizeRows<IQ4_XS, Isa::avx512> {
+  static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
+                   const void*, std::size_t) {
+    avx512::exact::iq4_xs_rows(src, stride, count, k, out);
   }
 };
 
