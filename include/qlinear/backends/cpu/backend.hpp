@@ -87,16 +87,10 @@ struct Backend {
                    Epilogue e = {}) {
     qlinear::detail::check_gemm_shapes("cpu::Backend::gemm", w.rows(), w.cols(), x, y);
     if (x.rows == 0) return;
+    if (const std::size_t from = bf16_from_rows<S>(ctx.mode()); from && x.rows >= from)
+      if (const auto bf16 = select_bf16_kernels(ctx.isa())) return gemm_bf16(ctx, w, x, y, e, bf16);
     if constexpr (HasIntegerPath<S>) {
-      if (ctx.mode() != ActivationMode::exact) {
-        if (kBf16FromRows<S> && x.rows >= kBf16FromRows<S> && ctx.mode() == ActivationMode::quantized)
-          if (const auto bf16 = select_bf16_kernels(ctx.isa())) return gemm_bf16(ctx, w, x, y, e, bf16);
-        return gemm_quantized(ctx, w, x, y, e);
-      }
-    }
-    if constexpr (kBf16Products<S>) {
-      if (ctx.mode() != ActivationMode::exact && x.rows > kExactDotMaxRows)
-        if (const auto bf16 = select_bf16_kernels(ctx.isa())) return gemm_bf16(ctx, w, x, y, e, bf16);
+      if (ctx.mode() != ActivationMode::exact) return gemm_quantized(ctx, w, x, y, e);
     }
     gemm_exact(ctx, w, x, y, e);
   }
@@ -197,12 +191,21 @@ struct Backend {
     return std::clamp<std::size_t>(r, 16, 256);
   }
   static constexpr std::size_t kActivationRowsPerTile = 32;
+  // From how many rows gemm takes the bf16 path in this mode (where the processor has one; 0:
+  // never): NF4's above kExactDotMaxRows outside the exact mode, the integer schemes' from
+  // kBf16FromRows<S> in the quantized mode only.
+  template <Scheme S>
+  static std::size_t bf16_from_rows(ActivationMode mode) {
+    if (mode == ActivationMode::exact) return 0;
+    if constexpr (kBf16Products<S>) return kExactDotMaxRows + 1;
+    return mode == ActivationMode::quantized ? kBf16FromRows<S> : 0;
+  }
   // kernel_name's "|M>=<rows>:<isa>:bf16" where the quantized mode takes the bf16 path from
   // kBf16FromRows<S> rows on.
   template <Scheme S>
   static std::string large_batch_bf16(const Context& ctx) {
     if constexpr (kBf16FromRows<S> > 0) {
-      if (const auto b = select_bf16_kernels(ctx.isa()); b && ctx.mode() == ActivationMode::quantized)
+      if (const auto b = select_bf16_kernels(ctx.isa()); b && bf16_from_rows<S>(ctx.mode()))
         return "|M>=" + std::to_string(kBf16FromRows<S>) + ":" + std::string(isa_name(b.isa)) + ":bf16";
     }
     return {};

@@ -235,7 +235,9 @@ QLINEAR_TARGET_AVX512 inline void iq4_xs_rows(const std::uint8_t* src, std::size
     for (std::size_t sb = 0; sb < k / gguf::QK_K; ++sb) {
       gguf::BlockIQ4_XS b;
       std::memcpy(&b, src + r * stride + sb * sizeof(b), sizeof(b));
-      const float d = b.d.to_float();
+      std::uint16_t h;  // (f16::to_float converts in software)
+      std::memcpy(&h, &b.d, 2);
+      const float d = _cvtsh_ss(h);
       float* y = out + r * k + sb * gguf::QK_K;
       for (int ib = 0; ib < gguf::QK_K / 32; ++ib) {
         const __m512 dl = _mm512_set1_ps(d * float(gguf::iq4_xs_scale(ib, b.scales_l, b.scales_h) - 32));
