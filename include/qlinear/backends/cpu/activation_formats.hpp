@@ -173,33 +173,35 @@ inline constexpr bool kBf16Products<NF4DoubleQuant> = true;
 /// turns to dequantized f16 GEMMs for large batches. Activations and the dequantized weights
 /// are then rounded to bf16 (8 significant bits each, where the integer path's Q8 activations
 /// keep 8 bits per block and the weights exact), and the products are summed in f32 over all
-/// of K inside the tiles. Measured against the integer kernels (GFLOP/s, 1 thread, 4096² unless
-/// said, integer → bf16):
+/// of K in the tiles and K blocks. Measured against the integer kernels (GFLOP/s, 1 thread,
+/// 4096² / 11008×4096, integer → bf16, the AMX layouts decoded straight to bf16 panels):
 ///  - AMX integer kernels, whose blocks of 32 (Q6_K: scales per 16) take the products out of the
-///    tiles every 32 (16) values: Q8_0 M = 64 522 → 440, M = 128 487 → 660, M = 512 449 → 646;
-///    Q4_0 M = 64 486 → 439, M = 128 499 → 677; Q6_K M = 64 402 → 298, M = 128 354 → 504,
-///    M = 256 387 → 566. Q4_K / Q5_K fold their scales into the tiles and hold out longer: Q4_K
-///    M = 128 601 → 538, M = 256 531 → 592 (4096×11008: 312 → 538); Q5_K M = 128 561 → 482,
-///    M = 256 480 → 548.
-///  - AVX-512 VNNI kernels (no AMX layout), with AVX-512 dequantizers, M = 17 / 32 / 64 / 128:
-///    Q4_1 95 → 138 / 98 → 244 / 97 → 426 / 99 → 626; Q5_0 96 → 142 / 96 → 257 / 95 → 435 / 102 →
-///    662; Q5_1 82 → 126 / 80 → 218 / 76 → 391 / 82 → 638; IQ4_NL 102 → 152 / 110 → 310 / 108 → 507 /
-///    111 → 747; IQ4_XS 134 → 132 / 123 → 269 / 125 → 434 / 130 → 610. Q2_K / Q3_K, whose weights
-///    the bf16 path still dequantizes in scalar code: M = 64 134 → 135 / 133 → 106, M = 128 142 →
-///    249 / 144 → 211.
+///    tiles every 32 (16) values: Q8_0 M = 32 365 → 422 / 261 → 276, M = 64 324 → 533 / 335 →
+///    498, M = 128 443 → 627 / 490 → 665; Q4_0 M = 32 413 → 438 / 333 → 356, M = 64 380 → 632 /
+///    388 → 570, M = 128 517 → 779 / 537 → 775; Q6_K M = 32 243 → 204 / 236 → 200, M = 64 280 →
+///    346 / 266 → 353, M = 128 368 → 535 / 382 → 547. Q4_K / Q5_K fold their scales into the
+///    tiles, and at M = 32 still win: Q4_K M = 32 419 → 389 / 287 → 287, M = 64 367 → 490 /
+///    340 → 452, M = 128 412 → 620 / 406 → 626; Q5_K M = 64 315 → 388 / 293 → 388, M = 128 380 →
+///    556 / 378 → 571.
+///  - AVX-512 VNNI kernels (no AMX layout), with AVX-512 dequantizers (4096²), M = 17 / 32 / 64 /
+///    128: Q4_1 95 → 138 / 98 → 244 / 97 → 426 / 99 → 626; Q5_0 96 → 142 / 96 → 257 / 95 → 435 /
+///    102 → 662; Q5_1 82 → 126 / 80 → 218 / 76 → 391 / 82 → 638; IQ4_NL 102 → 152 / 110 → 310 /
+///    108 → 507 / 111 → 747; IQ4_XS 134 → 132 / 123 → 269 / 125 → 434 / 130 → 610. Q2_K / Q3_K,
+///    whose weights the bf16 path still dequantizes in scalar code: M = 64 134 → 135 / 133 → 106,
+///    M = 128 142 → 249 / 144 → 211.
 /// int8 and int4 groups stay integer (their AMX kernels run 2-3× the bf16 path).
 template <class S>
 inline constexpr std::size_t kBf16FromRows = 0;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q8_0> = 128;
+inline constexpr std::size_t kBf16FromRows<Q8_0> = 32;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q4_0> = 128;
+inline constexpr std::size_t kBf16FromRows<Q4_0> = 32;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q6_K> = 128;
+inline constexpr std::size_t kBf16FromRows<Q6_K> = 64;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q4_K> = 256;
+inline constexpr std::size_t kBf16FromRows<Q4_K> = 64;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q5_K> = 256;
+inline constexpr std::size_t kBf16FromRows<Q5_K> = 64;
 template <>
 inline constexpr std::size_t kBf16FromRows<Q4_1> = 17;
 template <>

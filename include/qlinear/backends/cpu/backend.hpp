@@ -317,13 +317,16 @@ struct Backend {
     }
   }
 
-  // The bf16 path (kBf16Products<S>): activations rounded once, then per task a panel of
-  // kBf16PanelRows weight rows dequantized, rounded and packed, against every activation row.
+  // The bf16 path (kBf16Products<S>): activations rounded once; then each task takes a few
+  // panels of kBf16PanelRows weight rows and, one K block at a time, dequantizes, rounds and
+  // packs a panel's slice of the block and runs it against every activation row. The K blocks
+  // keep the activations' slice (all rows × the block) in L2 while the task's panels pass over
+  // it: with all of K at once, 128 rows of K = 11008 (2.8 MB) came from L3 for every panel.
   template <Scheme S>
   static void gemm_bf16(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y, Epilogue e,
                         const Bf16Kernels& bf16) {
     const std::size_t m = x.rows, n = w.rows(), k = w.cols();
-    const std::size_t kp = (k + 31) / 32 * 32, mp = (m + 15) / 16 * 16;
+    const std::size_t kp = (k + 31) / 32 * 32, mp = (m + kBf16GroupRows - 1) / kBf16GroupRows * kBf16GroupRows;
     auto* acts = reinterpret_cast<std::uint16_t*>(ctx.activation_scratch(mp * kp * sizeof(std::uint16_t)));
     float* row_scale = ctx.row_scales(m);
     ctx.pool().parallel_for(mp / 16, [&](std::size_t t, unsigned) {
@@ -331,48 +334,82 @@ struct Backend {
       c.x = x.data;
       c.ldx = x.stride;
       c.k = k;
+      c.kp = kp;
       c.m = m;
       c.m0 = 16 * t;
       c.m1 = 16 * t + 16;
       c.out = acts;
-      c.out_stride = kp;
       c.row_scale = row_scale;
       bf16.convert(c);
     });
     const auto dequantize = select_dequantize_rows<S>(ctx.isa()).fn;
     const auto& params = w.params();
     const std::size_t rb = row_bytes<S>(k);
-    // The panel is dequantized and packed a K slice at a time, so its f32 rows stay in L1.
-    const std::size_t slice = std::max<std::size_t>(S::block_elems, 256 / S::block_elems * S::block_elems);
-    const std::size_t panel_floats = kBf16PanelRows * slice, packed_values = bf16_panel_values(kp);
-    ctx.pool().parallel_for((n + kBf16PanelRows - 1) / kBf16PanelRows, [&](std::size_t t, unsigned thread) {
-      const std::size_t j0 = t * kBf16PanelRows, rows = std::min(kBf16PanelRows, n - j0);
-      auto* packed = reinterpret_cast<std::uint16_t*>(ctx.thread_scratch(
-          thread, packed_values * sizeof(std::uint16_t) + panel_floats * sizeof(float) + kBf16PanelRows * rb));
+    // A panel's block is dequantized and packed a slice at a time, so its f32 rows stay in L1.
+    const std::size_t slice = bf16_slice_values<S>();
+    const std::size_t kc = bf16_k_block(mp, k, slice), blocks = (k + kc - 1) / kc;
+    const std::size_t panels = (n + kBf16PanelRows - 1) / kBf16PanelRows;
+    // Packed layouts that decode straight to the bf16 panel skip the canonical rows.
+    const auto decode = w.packed ? w.packed.kernels.bf16_panel : nullptr;
+    // Panels per task: one where all of K is one block (nothing to share), else up to
+    // kBf16TaskPanels while every thread still gets two tasks, and no more restored rows
+    // (packed weights) than kBf16RestoreBytes.
+    std::size_t per_task = 1;
+    if (blocks > 1) {
+      per_task = std::clamp<std::size_t>(panels / (2 * std::size_t(ctx.threads())), 1, kBf16TaskPanels);
+      if (w.packed && !decode) per_task = std::clamp<std::size_t>(kBf16RestoreBytes / (kBf16PanelRows * rb), 1, per_task);
+    }
+    const std::size_t packed_values = bf16_panel_values((kc + 31) / 32 * 32), panel_floats = kBf16PanelRows * slice;
+    const std::size_t acc_floats = blocks > 1 ? per_task * mp * kBf16PanelRows : 0;
+    ctx.pool().parallel_for((panels + per_task - 1) / per_task, [&](std::size_t t, unsigned thread) {
+      const std::size_t p0 = t * per_task, p1 = std::min(panels, p0 + per_task);
+      const std::size_t r0 = p0 * kBf16PanelRows, task_rows = std::min(n, p1 * kBf16PanelRows) - r0;
+      auto* packed = reinterpret_cast<std::uint16_t*>(
+          ctx.thread_scratch(thread, (packed_values + 2 * panel_floats + 2 * acc_floats) * sizeof(std::uint16_t) +
+                                         (w.packed && !decode ? task_rows * rb : 0)));
       float* panel = reinterpret_cast<float*>(packed + packed_values);
-      auto* restored = reinterpret_cast<std::uint8_t*>(panel + panel_floats);
-      const std::uint8_t* src = canonical_rows(w, j0, rows, restored);
-      for (std::size_t l0 = 0; l0 < k; l0 += slice) {
-        const std::size_t len = std::min(slice, k - l0);
-        dequantize(src + l0 / S::block_elems * S::block_bytes, rb, rows, len, panel, &params, j0);
-        bf16.pack(panel, rows, len, packed + bf16_panel_values(l0));
+      float* acc = panel + panel_floats;
+      auto* restored = reinterpret_cast<std::uint8_t*>(acc + acc_floats);
+      const std::uint8_t* src = decode ? nullptr : canonical_rows(w, r0, task_rows, restored);
+      for (std::size_t l0 = 0; l0 < k; l0 += kc) {
+        const std::size_t len = std::min(kc, k - l0);
+        for (std::size_t p = p0; p < p1; ++p) {
+          const std::size_t j0 = p * kBf16PanelRows, rows = std::min(kBf16PanelRows, n - j0);
+          if (decode) {
+            decode(w.packed.data(), n, k, j0, rows, l0, len, packed);
+          } else {
+            const std::uint8_t* rows_src = src + (j0 - r0) * rb;
+            for (std::size_t l = l0; l < l0 + len; l += slice) {
+              const std::size_t part = std::min(slice, k - l);
+              dequantize(rows_src + l / S::block_elems * S::block_bytes, rb, rows, part, panel, &params, j0);
+              bf16.pack(panel, rows, part, packed + bf16_panel_values(l - l0));
+            }
+          }
+          Bf16TileArgs a;
+          a.a = acts;
+          a.kp = kp;
+          a.panel = packed;
+          a.c0 = l0 / 32;
+          a.c1 = (l0 + len + 31) / 32;
+          a.m0 = 0;
+          a.m1 = m;
+          a.n = rows;
+          a.acc = acc + (p - p0) * mp * kBf16PanelRows;
+          a.first = l0 == 0;
+          a.last = l0 + len == k;
+          a.y = y.data + j0;
+          a.ldy = y.stride;
+          a.row_scale = row_scale;
+          a.bias = e.bias ? e.bias + j0 : nullptr;
+          a.accumulate = e.accumulate;
+          bf16.tile(a);
+        }
       }
-      Bf16TileArgs a;
-      a.a = acts;
-      a.a_stride = kp;
-      a.panel = packed;
-      a.kp = kp;
-      a.m0 = 0;
-      a.m1 = m;
-      a.n = rows;
-      a.y = y.data + j0;
-      a.ldy = y.stride;
-      a.row_scale = row_scale;
-      a.bias = e.bias ? e.bias + j0 : nullptr;
-      a.accumulate = e.accumulate;
-      bf16.tile(a);
     });
   }
+
+  static constexpr std::size_t kBf16TaskPanels = 8;
+  static constexpr std::size_t kBf16RestoreBytes = std::size_t(2) << 20;
 
   template <Scheme S>
   static void gemm_exact(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y,

@@ -24,8 +24,10 @@
 // The selection (select_*) takes the best ISA at or below the context's ceiling that has a
 // specialisation, and reports which one it took.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <numeric>
 #include <span>
 #include <string>
 
@@ -117,40 +119,71 @@ struct QuantizeActivationArgs {
   float* scratch = nullptr;
 };
 
-/// Rounds activation rows [m0, m1) of x (k values each, row i at x + i·ldx) to bf16 at
-/// out + i·out_stride (out_stride ≥ k, a multiple of 32; the values past k are 0). Each row is
-/// first multiplied by 2^e, its largest magnitude then in [1, 2) (e = 0 for a row holding NaN or
-/// ±Inf, which bf16 carries); row_scale[i] = 2^-e. Rows from m on (up to m1) are the padding of
-/// the last tile: all zeros, no scale.
+/// The bf16 path's activation layout: groups of 32 rows, each group chunk after chunk of 32
+/// values of K, a chunk's 32 rows × 32 values contiguous (row r of the group at r·32), so that
+/// every AMX A tile (16 rows × 32 values, rows 16-31 of the group at +512) is one contiguous
+/// kilobyte: tile loads at a row stride of K·2 bytes (8 KiB for K = 4096, one L1 set) ran 25%
+/// slower. kp: K padded to a multiple of 32.
+inline constexpr std::size_t kBf16GroupRows = 32;
+inline constexpr std::size_t bf16_chunk_values() { return kBf16GroupRows * 32; }
+inline constexpr std::size_t bf16_group_values(std::size_t kp) { return kBf16GroupRows * kp; }
+inline constexpr std::size_t bf16_act_index(std::size_t i, std::size_t l, std::size_t kp) {
+  return i / kBf16GroupRows * bf16_group_values(kp) + l / 32 * bf16_chunk_values() + i % kBf16GroupRows * 32 + l % 32;
+}
+
+/// The bf16 path's unit of weight decoding: whole blocks of S and whole chunks of 32 values,
+/// about 256 values (32 rows of it in f32 stay in L1).
+template <class S>
+constexpr std::size_t bf16_slice_values() {
+  const std::size_t unit = std::lcm<std::size_t>(S::block_elems, 32);
+  return std::max<std::size_t>(1, 256 / unit) * unit;
+}
+/// The bf16 path's K block for mp activation rows: the activations' slice (mp rows × the block,
+/// bf16) within 1 MiB, so that it stays in L2 while a task's panels pass over it; a multiple of
+/// the slice, all of K where that fits.
+inline std::size_t bf16_k_block(std::size_t mp, std::size_t k, std::size_t slice) {
+  constexpr std::size_t kActivationBlockBytes = std::size_t(1) << 20;
+  const std::size_t fit = kActivationBlockBytes / (mp * sizeof(std::uint16_t)) / slice * slice;
+  return fit >= k ? k : std::max(fit, slice);
+}
+
+/// Rounds activation rows [m0, m1) of x (k values each, row i at x + i·ldx) to bf16 into out,
+/// in the layout of bf16_act_index (values from k to kp are 0). Each row is first multiplied by
+/// 2^e, its largest magnitude then in [1, 2) (e = 0 for a row holding NaN or ±Inf, which bf16
+/// carries); row_scale[i] = 2^-e. Rows from m on (up to m1) are padding of the last group: all
+/// zeros, no scale.
 struct Bf16ConvertArgs {
   const float* x = nullptr;
   std::size_t ldx = 0;
-  std::size_t k = 0;
+  std::size_t k = 0, kp = 0;
   std::size_t m = 0, m0 = 0, m1 = 0;
   std::uint16_t* out = nullptr;
-  std::size_t out_stride = 0;
   float* row_scale = nullptr;
 };
 
-/// One tile of the bf16 path: y(i, j) for activation rows i in [m0, m1) and the n ≤ 32 weight
-/// rows of one packed panel (Bf16Tile::pack):
-/// y(i, j) = (accumulate ? y(i, j) : 0) + row_scale[i] · Σ_l a(i, l) · panel(j, l) + bias[j].
-/// a(i, l) is a[i·a_stride + l] (bf16 bits, from Bf16Tile::convert; rows up to m1 rounded up to
-/// 16 must exist); K runs to kp, a multiple of 32. y(i, j) is y[i·ldy + j] (y and bias already
-/// offset to the panel's first row). m0 is a multiple of 16.
+/// One tile of the bf16 path: the products of activation rows i in [m0, m1) with the n ≤ 32
+/// weight rows of one packed panel (Bf16Tile::pack) over K chunks [c0, c1) (32 values each):
+/// s(i, j) = (first ? 0 : acc(i, j)) + Σ_{l in the chunks} a(i, l) · panel(j, l). With `last`,
+/// y(i, j) = (accumulate ? y(i, j) : 0) + row_scale[i] · s(i, j) + bias[j]; otherwise s goes
+/// back to acc. a: the converted activations (bf16_act_index, padded K kp), rows up to m1
+/// rounded up to 32 present. panel: chunk c0 of the panel (chunk c at panel + (c − c0)·1024).
+/// acc(i, j) is acc[i·32 + j] (f32, unused when first and last). y(i, j) is y[i·ldy + j] (y and
+/// bias already offset to the panel's first row). m0 is a multiple of 32.
 struct Bf16TileArgs {
   const std::uint16_t* a = nullptr;
-  std::size_t a_stride = 0;
-  const std::uint16_t* panel = nullptr;
   std::size_t kp = 0;
+  const std::uint16_t* panel = nullptr;
+  std::size_t c0 = 0, c1 = 0;
   std::size_t m0 = 0, m1 = 0, n = 0;
+  float* acc = nullptr;
+  bool first = true, last = true;
   float* y = nullptr;
   std::size_t ldy = 0;
   const float* row_scale = nullptr;
   const float* bias = nullptr;
   bool accumulate = false;
 };
-/// Weight rows per packed bf16 panel, and the panel's size in bf16 values for K padded to kp.
+/// Weight rows per packed bf16 panel, and the panel's size in bf16 values for kp values of K.
 inline constexpr std::size_t kBf16PanelRows = 32;
 inline constexpr std::size_t bf16_panel_values(std::size_t kp) { return kBf16PanelRows * kp; }
 
@@ -287,6 +320,13 @@ struct PackedKernels {
   DotTileFn tile = nullptr;
   std::size_t max_rows = 32;
   std::size_t (*scratch_bytes)(std::size_t rows, std::size_t k) = nullptr;
+  /// Optional: the bf16 path's packed panel (Bf16Kernels::pack's layout, chunks of 32 values)
+  /// of weight rows [r0, r0 + rows) (r0 a multiple of kBf16PanelRows, rows ≤ it and a multiple of
+  /// row_group) over values [l0, l0 + len) (whole blocks), decoded straight from the packed
+  /// bytes: each weight as the scheme's dequantization gives it, rounded to bf16 as pack rounds.
+  /// Runs only where the bf16 path's kernels do (AMX-BF16).
+  void (*bf16_panel)(const std::uint8_t* packed, std::size_t n, std::size_t k, std::size_t r0, std::size_t rows,
+                     std::size_t l0, std::size_t len, std::uint16_t* out) = nullptr;
   explicit operator bool() const { return tile != nullptr; }
 };
 
@@ -421,6 +461,7 @@ PackedKernels select_packed_layout(Isa ceiling, std::size_t n, std::size_t k) {
         found = PackedKernels{L, P::row_group, &P::applies, &P::bytes, &P::pack, &P::unpack, &P::tile};
         if constexpr (requires { P::max_rows; }) found.max_rows = P::max_rows;
         if constexpr (requires { P::scratch_bytes(n, k); }) found.scratch_bytes = &P::scratch_bytes;
+        if constexpr (requires { P::bf16_panel; }) found.bf16_panel = P::bf16_panel;
       }
     };
     switch (level) {

@@ -10,7 +10,8 @@
 //  - NaN and ±Inf in a row propagate as in f32;
 //  - the exact mode and M ≤ kExactDotMaxRows keep the f32 exact path;
 //  - the GGUF schemes: from kBf16FromRows<S> rows on the same bf16 product, on canonical and
-//    AMX-packed weights; one row fewer, lower ceilings and the exact mode keep their own paths.
+//    AMX-packed weights (decoded straight to bf16 panels), also for rows long enough to go in
+//    K blocks; one row fewer, lower ceilings and the exact mode keep their own paths.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -223,6 +224,39 @@ TYPED_TEST(LargeBatchBf16, FromItsRowCountOnTheQuantizedModeComputesTheBf16Produ
         for (auto& v : twice.magnitude) v *= 2;
         EXPECT_TRUE(close_to(y, twice, 2e-6 * std::sqrt(double(k)), what + " accumulate"));
       }
+    }
+  }
+}
+
+// Long rows go in K blocks (bf16_k_block), their partial sums carried between blocks in f32,
+// tasks of several panels sharing each block of activations; the weights come from the packed
+// layout's own bf16 decoder where S has one (N = 144: 4 panels of 32 rows and one of 16) or
+// from the canonical rows (N = 141: the last panel 13 rows).
+TYPED_TEST(LargeBatchBf16, LongRowsInKBlocksGiveTheBf16Product) {
+  using S = TypeParam;
+  QLINEAR_SKIP_WITHOUT_BF16_PATH();
+  const std::size_t m = 520, k = 1024;
+  ASSERT_GE(m, cpu::kBf16FromRows<S>);
+  const std::size_t kc = cpu::bf16_k_block((m + 31) / 32 * 32, k, cpu::bf16_slice_values<S>());
+  ASSERT_LT(kc, k) << "the shape must take more than one K block";
+  const auto x = random_floats(m * k, 71, 1.0f, 0.02f, 30.0f);
+  for (std::size_t n : {std::size_t(144), std::size_t(141)}) {
+    const auto t = random_tensor<S>(n, k, 72);
+    const auto w = cpu::Backend::upload(t);
+    const auto bias = random_floats(n, 73);
+    const auto want = bf16_product(x, m, t.dequantize(), n, k, bias);
+    for (unsigned threads : {1u, 2u}) {
+      cpu::Context ctx(threads);
+      const std::string what = std::string(S::name) + " N=" + std::to_string(n) + ", " + std::to_string(threads) +
+                               " threads, K blocks of " + std::to_string(kc) + ", " + cpu::Backend::kernel_name<S>(ctx, w);
+      std::vector<float> y(m * n, 0.5f);
+      gemm(ctx, w, x, m, y, Epilogue{bias.data(), false});
+      EXPECT_TRUE(close_to(y, want, 2e-6 * std::sqrt(double(k)), what));
+      gemm(ctx, w, x, m, y, Epilogue{bias.data(), true});
+      DoubleProduct twice = want;
+      for (auto& v : twice.y) v *= 2;
+      for (auto& v : twice.magnitude) v *= 2;
+      EXPECT_TRUE(close_to(y, twice, 2e-6 * std::sqrt(double(k)), what + " accumulate"));
     }
   }
 }

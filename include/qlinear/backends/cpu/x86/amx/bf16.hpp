@@ -1,17 +1,20 @@
 #pragma once
-// AMX-BF16 tiles of the bf16 path (Bf16Tile<Isa::amx>, in namespace qlinear::cpu): the schemes
-// with no integer path that cpu::Backend computes in bf16 in the quantized mode (NF4 ± double
-// quant, as bitsandbytes does), for more activation rows than the exact dot tiles take.
+// AMX-BF16 tiles of the bf16 path (Bf16Tile<Isa::amx>, in namespace qlinear::cpu): what
+// cpu::Backend computes in bf16 in the quantized mode: the schemes with no integer path (NF4 ±
+// double quant, as bitsandbytes does) for more activation rows than the exact dot tiles take,
+// and the GGUF schemes from kBf16FromRows<S> rows on.
 //
 // Activations: each row is multiplied by a power of two 2^e that brings its largest magnitude
 // into [1, 2) (exact; rows holding NaN or ±Inf keep e = 0) and rounded to bf16 (nearest even,
-// vcvtneps2bf16), so tiny and huge rows keep bf16's 8 significant bits: the conversion and
+// vcvtne2ps2bf16), so tiny and huge rows keep bf16's 8 significant bits: the conversion and
 // tdpbf16ps read subnormals as 0, which after the scaling only drops values below 2^-126 of the
 // row's largest.
-// row_scale[i] = 2^-e is undone in the epilogue. Weights: a panel of up to 32 dequantized f32
-// rows, rounded to bf16 and packed as two AMX B tiles per 32 values of K (tile row r holds, for
-// each of the 16 weight rows c, its values 2r and 2r + 1 of the chunk). Products are summed in
-// f32 by tdpbf16ps over 2 × 2 tiles of 16 × 16.
+// row_scale[i] = 2^-e is undone in the epilogue. The rows are stored a group of 32 rows and a
+// chunk of 32 values at a time (bf16_act_index), each A tile one contiguous kilobyte. Weights: a
+// panel of up to 32 rows over one K block, rounded to bf16 and packed as two AMX B tiles per 32
+// values (tile row r holds, for each of the 16 weight rows c, its values 2r and 2r + 1 of the
+// chunk), by pack from dequantized f32 rows or by a packed layout's own decoder. Products are
+// summed in f32 by tdpbf16ps over 2 × 2 tiles of 16 × 16, carried in f32 between K blocks.
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <algorithm>
@@ -52,9 +55,10 @@ struct Bf16Tile<Isa::amx> {
 
   QLINEAR_TARGET_AMX_BF16 static void convert(const Bf16ConvertArgs& c) {
     for (std::size_t i = c.m0; i < c.m1; ++i) {
-      std::uint16_t* out = c.out + i * c.out_stride;
-      if (i >= c.m) {  // padding rows of the last A tile
-        std::memset(out, 0, c.out_stride * sizeof(std::uint16_t));
+      std::uint16_t* out = c.out + bf16_act_index(i, 0, c.kp);
+      if (i >= c.m) {  // padding rows of the last group
+        for (std::size_t l = 0; l < c.kp; l += 32)
+          _mm512_storeu_si512(out + l / 32 * bf16_chunk_values(), _mm512_setzero_si512());
         continue;
       }
       const float* x = c.x + i * c.ldx;
@@ -64,10 +68,12 @@ struct Bf16Tile<Isa::amx> {
       c.row_scale[i] = std::ldexp(1.0f, -e);
       // 2^e in two factors, each a normal float (e reaches 149 for the smallest subnormal).
       const __m512 s1 = _mm512_set1_ps(std::ldexp(1.0f, e / 2)), s2 = _mm512_set1_ps(std::ldexp(1.0f, e - e / 2));
-      for (std::size_t l = 0; l < c.out_stride; l += 16) {
-        const __m512 v = _mm512_maskz_loadu_ps(amx::first_lanes(l < c.k ? c.k - l : 0), x + l);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + l),
-                            (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_mul_ps(v, s1), s2)));
+      for (std::size_t l = 0; l < c.kp; l += 32) {
+        const __m512 lo = _mm512_maskz_loadu_ps(amx::first_lanes(l < c.k ? c.k - l : 0), x + l);
+        const __m512 hi = _mm512_maskz_loadu_ps(amx::first_lanes(l + 16 < c.k ? c.k - l - 16 : 0), x + l + 16);
+        _mm512_storeu_si512(out + l / 32 * bf16_chunk_values(),
+                            (__m512i)_mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_mul_ps(hi, s1), s2),
+                                                         _mm512_mul_ps(_mm512_mul_ps(lo, s1), s2)));
       }
     }
   }
@@ -89,39 +95,52 @@ struct Bf16Tile<Isa::amx> {
       }
   }
 
+  // Products over K chunks [c0, c1) into 2 × 2 C tiles per group of 32 activation rows; the
+  // partial sums of earlier K blocks come in from acc, and go back there unless this is the last.
   QLINEAR_TARGET_AMX static void tile(const Bf16TileArgs& t) {
     const amx::TileConfig before = amx::stored_tile_config();
     amx::TileConfig cfg;
     for (int i = 0; i < 8; ++i) cfg.set(i, 16, 64);
     amx::load_tile_config(cfg);
-    const std::size_t chunks = t.kp / 32, stride = t.a_stride * sizeof(std::uint16_t);
     alignas(64) float c32[32][32];
     for (std::size_t i0 = t.m0; i0 < t.m1; i0 += 32) {
       const bool two = i0 + 16 < t.m1;
-      const std::uint16_t* a0 = t.a + i0 * t.a_stride;
-      const std::uint16_t* a1 = a0 + 16 * t.a_stride;
-      _tile_zero(0);
-      _tile_zero(1);
-      _tile_zero(2);
-      _tile_zero(3);
-      for (std::size_t ch = 0; ch < chunks; ++ch) {
-        _tile_loadd(6, t.panel + 1024 * ch, 64);
-        _tile_loadd(7, t.panel + 1024 * ch + 512, 64);
-        _tile_loadd(4, a0 + 32 * ch, stride);
+      const std::uint16_t* a = t.a + bf16_act_index(i0, 32 * t.c0, t.kp);
+      float* acc = t.acc + i0 * 32;
+      if (t.first) {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+      } else {
+        _tile_loadd(0, acc, 128);
+        _tile_loadd(1, acc + 16, 128);
+        if (two) {
+          _tile_loadd(2, acc + 512, 128);
+          _tile_loadd(3, acc + 528, 128);
+        }
+      }
+      for (std::size_t ch = 0; ch < t.c1 - t.c0; ++ch) {
+        const std::uint16_t* b = t.panel + 1024 * ch;
+        _tile_loadd(6, b, 64);
+        _tile_loadd(7, b + 512, 64);
+        _tile_loadd(4, a + 1024 * ch, 64);
         _tile_dpbf16ps(0, 4, 6);
         _tile_dpbf16ps(1, 4, 7);
         if (two) {  // the second 16 activation rows (the branch is the same for the whole loop)
-          _tile_loadd(5, a1 + 32 * ch, stride);
+          _tile_loadd(5, a + 1024 * ch + 512, 64);
           _tile_dpbf16ps(2, 5, 6);
           _tile_dpbf16ps(3, 5, 7);
         }
       }
-      _tile_stored(0, &c32[0][0], 128);
-      _tile_stored(1, &c32[0][16], 128);
+      float* out = t.last ? &c32[0][0] : acc;
+      _tile_stored(0, out, 128);
+      _tile_stored(1, out + 16, 128);
       if (two) {
-        _tile_stored(2, &c32[16][0], 128);
-        _tile_stored(3, &c32[16][16], 128);
+        _tile_stored(2, out + 512, 128);
+        _tile_stored(3, out + 528, 128);
       }
+      if (!t.last) continue;
       const std::size_t i1 = std::min(t.m1, i0 + 32);
       for (std::size_t i = i0; i < i1; ++i) {
         const __m512 s = _mm512_set1_ps(t.row_scale[i]);

@@ -306,6 +306,43 @@ QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, 
   _mm512_store_ps(reinterpret_cast<float*>(out + P::exp_d_at), s.d);
 }
 
+// The bf16 path's panel straight from the packed bytes (PackedKernels::bf16_panel; the
+// contract in kernel_contract.hpp): sub-block j of a super-block is one chunk, its tile rows as
+// Q4_0's, each value d·sc_j·q − dmin·m_j as ggml's dequantize_row_q4_K / q5_K computes it.
+template <bool kFive>
+QLINEAR_TARGET_AMX_BF16 inline void q4k_bf16_panel(const std::uint8_t* packed, std::size_t, std::size_t k,
+                                                   std::size_t r0, std::size_t rows, std::size_t l0, std::size_t len,
+                                                   std::uint16_t* out) {
+  using P = PackedQ45_K<kFive>;
+  const __m512i nib = _mm512_set1_epi32(0x0F), one = _mm512_set1_epi32(1);
+  for (std::size_t g = l0 / 256; g < (l0 + len) / 256; ++g)
+    for (std::size_t half = 0; half < 2; ++half) {
+      std::uint16_t* sb = out + (g - l0 / 256) * 8 * 1024 + 512 * half;
+      if (16 * half >= rows) {
+        for (int j = 0; j < 8; ++j) zero_bf16_tile(sb + 1024 * j);
+        continue;
+      }
+      const std::uint8_t* o = packed + P::at(r0 / 16 + half, g, k);
+      const Q4KScales s = q4k_scales<P>(o);
+      for (int j = 0; j < 8; ++j) {
+        const __m512 d1 = _mm512_mul_ps(s.d, q4k_field(s.sc, j)), m1 = _mm512_mul_ps(s.dmin, q4k_field(s.mn, j));
+        const __m512i h = kFive ? _mm512_loadu_si512(o + P::hbits_at + 64 * j) : _mm512_setzero_si512();
+        QLINEAR_UNROLL
+        for (int r = 0; r < 8; ++r) {
+          const __m512i v = _mm512_loadu_si512(o + 256 * j + 64 * (r % 4));
+          __m512 f[4];
+          QLINEAR_UNROLL
+          for (int u = 0; u < 4; ++u) {
+            __m512i q = lane_byte_bits(v, 8 * u + 4 * (r / 4), nib);
+            if constexpr (kFive) q = _mm512_or_si512(q, _mm512_slli_epi32(lane_byte_bits(h, 8 * u + r, one), 4));
+            f[u] = _mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(q)), m1);
+          }
+          store_bf16_quad_row(sb + 1024 * j, r, f);
+        }
+      }
+    }
+}
+
 // AMX: activation rows [m0, m0 + full), full a multiple of 16. Per panel, super-block by
 // super-block: its tiles are expanded once (8 KiB, they stay in L1) and used by every 16 rows;
 // the mins' part, dmin·Σ_j m_j·d_a·(bsum_2j + bsum_2j+1), is taken off with vector FMAs from
@@ -488,6 +525,43 @@ struct PackedQ6_K {
   }
 };
 
+// The bf16 path's panel of Q6_K (as q4k_bf16_panel): value d·sc·(q − 32), sc the scale of its
+// 16 values (tile rows 0-3 of sub-block j: scale 2j, rows 4-7: 2j + 1), as ggml computes it.
+QLINEAR_TARGET_AMX_BF16 inline void q6k_bf16_panel(const std::uint8_t* packed, std::size_t, std::size_t k,
+                                                  std::size_t r0, std::size_t rows, std::size_t l0, std::size_t len,
+                                                  std::uint16_t* out) {
+  using P = PackedQ6_K;
+  const __m512i nib = _mm512_set1_epi32(0x0F), two = _mm512_set1_epi32(3), off = _mm512_set1_epi32(32);
+  for (std::size_t g = l0 / 256; g < (l0 + len) / 256; ++g)
+    for (std::size_t half = 0; half < 2; ++half) {
+      std::uint16_t* sb = out + (g - l0 / 256) * 8 * 1024 + 512 * half;
+      if (16 * half >= rows) {
+        for (int j = 0; j < 8; ++j) zero_bf16_tile(sb + 1024 * j);
+        continue;
+      }
+      const std::uint8_t* o = packed + P::at(r0 / 16 + half, g, k);
+      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(o + P::d_at)));
+      for (int j = 0; j < 8; ++j) {
+        QLINEAR_UNROLL
+        for (int r = 0; r < 8; ++r) {
+          const __m512 ds = _mm512_mul_ps(
+              d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(o + P::sc_at + 16 * (2 * j + r / 4))))));
+          const __m512i v = _mm512_loadu_si512(o + P::lo_at + 256 * j + 64 * (r % 4));
+          const __m512i hb = _mm512_loadu_si512(o + P::hi_at + 128 * j + 64 * (r / 4));
+          __m512 f[4];
+          QLINEAR_UNROLL
+          for (int u = 0; u < 4; ++u) {
+            const __m512i q = _mm512_or_si512(lane_byte_bits(v, 8 * u + 4 * (r / 4), nib),
+                                              _mm512_slli_epi32(lane_byte_bits(hb, 8 * u + 2 * (r % 4), two), 4));
+            f[u] = _mm512_mul_ps(ds, _mm512_cvtepi32_ps(_mm512_sub_epi32(q, off)));
+          }
+          store_bf16_quad_row(sb + 1024 * j, r, f);
+        }
+      }
+    }
+}
+
 /// Per activation row r and super-block g: side[(g·rows + r)·17] = d, then its 16 bsums as floats.
 QLINEAR_TARGET_AMX inline void q8_K_side_data16(const DotTileArgs& t, float* side) {
   const std::size_t rows = t.m1 - t.m0, nsb = t.k / 256;
@@ -656,14 +730,17 @@ QLINEAR_TARGET_AMX inline void q6k_packed_tile(const DotTileArgs& t) {
 template <>
 struct PackedLayout<Q4_K, Isa::amx> : amx::PackedQ45_K<false> {
   static void tile(const DotTileArgs& a) { amx::q4k_packed_tile<false>(a); }
+  static constexpr auto bf16_panel = &amx::q4k_bf16_panel<false>;
 };
 template <>
 struct PackedLayout<Q5_K, Isa::amx> : amx::PackedQ45_K<true> {
   static void tile(const DotTileArgs& a) { amx::q4k_packed_tile<true>(a); }
+  static constexpr auto bf16_panel = &amx::q4k_bf16_panel<true>;
 };
 template <>
 struct PackedLayout<Q6_K, Isa::amx> : amx::PackedQ6_K {
   static void tile(const DotTileArgs& a) { amx::q6k_packed_tile(a); }
+  static constexpr auto bf16_panel = &amx::q6k_bf16_panel;
 };
 
 }  // namespace qlinear::cpu

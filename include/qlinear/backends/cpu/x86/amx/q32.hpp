@@ -116,6 +116,49 @@ struct PackedQ32 {
   }
 };
 
+QLINEAR_TARGET_AMX inline __m512 f16x16_q(const std::uint8_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// The bf16 path's panel straight from the packed bytes (PackedKernels::bf16_panel): rows
+// [r0, r0 + rows) of weights (r0 a multiple of 32, rows ≤ 32 a multiple of 16), values [l0, l0 +
+// len) (whole blocks) as d·code in f32 rounded to bf16, one chunk of 32 values per block. Tile
+// row r of a block holds, for each of 16 weight rows, its codes 4r-4r+3: bf16 tile rows 2r and
+// 2r + 1 are their pairs, each weight row's lane scaled by its own d.
+template <bool Four>
+QLINEAR_TARGET_AMX_BF16 inline void q32_bf16_panel(const std::uint8_t* packed, std::size_t, std::size_t k,
+                                                   std::size_t r0, std::size_t rows, std::size_t l0, std::size_t len,
+                                                   std::uint16_t* out) {
+  using L = PackedQ32<Four>;
+  const __m512i nib = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
+  for (std::size_t b = l0 / 32; b < (l0 + len) / 32; ++b)
+    for (std::size_t half = 0; half < 2; ++half) {
+      std::uint16_t* tile = out + (b - l0 / 32) * 1024 + 512 * half;
+      if (16 * half >= rows) {
+        zero_bf16_tile(tile);
+        continue;
+      }
+      const std::uint8_t* g = packed + L::at(r0 / 16 + half, b, k);
+      const __m512 d = f16x16_q(g + L::tile_bytes);
+      QLINEAR_UNROLL
+      for (int r = 0; r < 8; ++r) {
+        __m512 f[4];
+        if constexpr (Four) {  // line r % 4, low nibbles for rows 0-3, high for 4-7; code − 8
+          const __m512i v = _mm512_loadu_si512(g + 64 * (r % 4));
+          QLINEAR_UNROLL
+          for (int u = 0; u < 4; ++u)
+            f[u] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_sub_epi32(lane_byte_bits(v, 8 * u + 4 * (r / 4), nib), eight)));
+        } else {  // signed bytes
+          const __m512i v = _mm512_loadu_si512(g + 64 * r);
+          QLINEAR_UNROLL
+          for (int u = 0; u < 4; ++u)
+            f[u] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(v, unsigned(24 - 8 * u)), 24)));
+        }
+        store_bf16_quad_row(tile, r, f);
+      }
+    }
+}
+
 // Block scales (f32) and code sums of Q8_0 activation rows [m0, m1): da[b·rows + r], sa[…].
 QLINEAR_TARGET_AMX inline void q8_0_side_data(const DotTileArgs& t, float* da, std::int32_t* sa) {
   const std::size_t rows = t.m1 - t.m0, nb = t.k / 32;
@@ -136,10 +179,6 @@ QLINEAR_TARGET_AMX inline void q8_0_side_data(const DotTileArgs& t, float* da, s
       sa[b * rows + r] = _mm_cvtsi128_si32(x);
     }
   }
-}
-
-QLINEAR_TARGET_AMX inline __m512 f16x16_q(const std::uint8_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 QLINEAR_TARGET_AMX inline void store_q32(const DotTileArgs& t, std::size_t i, std::size_t j0, __m512 f) {
@@ -317,10 +356,12 @@ QLINEAR_TARGET_AMX inline void q32_packed_tile(const DotTileArgs& t) {
 template <>
 struct PackedLayout<Q8_0, Isa::amx> : amx::PackedQ32<false> {
   static void tile(const DotTileArgs& a) { amx::q32_packed_tile<false>(a); }
+  static constexpr auto bf16_panel = &amx::q32_bf16_panel<false>;
 };
 template <>
 struct PackedLayout<Q4_0, Isa::amx> : amx::PackedQ32<true> {
   static void tile(const DotTileArgs& a) { amx::q32_packed_tile<true>(a); }
+  static constexpr auto bf16_panel = &amx::q32_bf16_panel<true>;
 };
 
 }  // namespace qlinear::cpu

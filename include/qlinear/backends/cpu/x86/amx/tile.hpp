@@ -79,6 +79,29 @@ QLINEAR_TARGET_AMX inline void transpose_dwords(__m512i* r) {
   for (int i = 0; i < 8; ++i) r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88), r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xDD);
 }
 
+/// The bf16 path's panels decoded straight from int8 tile layouts (PackedKernels::bf16_panel):
+/// an int8 B tile row r holds values 4r..4r + 3 of each of 16 weight rows (lane c = row c);
+/// the bf16 B tile wants pairs, rows 2r (values 4r, 4r + 1) and 2r + 1 (4r + 2, 4r + 3).
+/// f[u] lane c: value 4r + u of weight row c, in f32; rounded to nearest even (vcvtne2ps2bf16,
+/// as Bf16Tile::pack rounds) into tile rows 2r and 2r + 1 (32 bf16 each).
+QLINEAR_TARGET_AMX_BF16 inline void store_bf16_quad_row(std::uint16_t* tile, int r, const __m512* f) {
+  // vpermw order interleaving cvtne2ps's low and high 16 values: lane c = (low c, high c).
+  alignas(64) static constexpr std::uint16_t kPairs[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                           8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i pairs = _mm512_load_si512(kPairs);
+  _mm512_storeu_si512(tile + 64 * r, _mm512_permutexvar_epi16(pairs, (__m512i)_mm512_cvtne2ps_pbh(f[1], f[0])));
+  _mm512_storeu_si512(tile + 64 * r + 32, _mm512_permutexvar_epi16(pairs, (__m512i)_mm512_cvtne2ps_pbh(f[3], f[2])));
+}
+/// A bf16 B tile of zeros (the rows of a panel past the weights).
+QLINEAR_TARGET_AMX inline void zero_bf16_tile(std::uint16_t* tile) {
+  QLINEAR_UNROLL
+  for (int r = 0; r < 16; ++r) _mm512_storeu_si512(tile + 32 * r, _mm512_setzero_si512());
+}
+/// Byte u of each 32-bit lane of v (bits 8u + shift onwards), masked to `mask`.
+QLINEAR_TARGET_AMX inline __m512i lane_byte_bits(__m512i v, int shift, __m512i mask) {
+  return _mm512_and_si512(_mm512_srli_epi32(v, unsigned(shift)), mask);
+}
+
 /// Ends this thread's use of the tiles (their state returns to INIT, cheap to context-switch).
 QLINEAR_TARGET_AMX inline void release_tiles() { _tile_release(); }
 
