@@ -186,9 +186,9 @@ inline constexpr bool kBf16Products<NF4DoubleQuant> = true;
 ///  - AVX-512 VNNI kernels (no AMX layout), with AVX-512 dequantizers (4096²), M = 17 / 32 / 64 /
 ///    128: Q4_1 95 → 138 / 98 → 244 / 97 → 426 / 99 → 626; Q5_0 96 → 142 / 96 → 257 / 95 → 435 /
 ///    102 → 662; Q5_1 82 → 126 / 80 → 218 / 76 → 391 / 82 → 638; IQ4_NL 102 → 152 / 110 → 310 /
-///    108 → 507 / 111 → 747; IQ4_XS 134 → 132 / 123 → 269 / 125 → 434 / 130 → 610. Q2_K / Q3_K,
-///    whose weights the bf16 path still dequantizes in scalar code: M = 64 134 → 135 / 133 → 106,
-///    M = 128 142 → 249 / 144 → 211.
+///    108 → 507 / 111 → 747; IQ4_XS 134 → 132 / 123 → 269 / 125 → 434 / 130 → 610. Q2_K / Q3_K
+///    M = 17 / 32 / 64 / 128: Q2_K 124 → 102 / 121 → 162 / 119 → 243 / 120 → 396; Q3_K 110 → 62 /
+///    107 → 108 / 111 → 186 / 113 → 306 (their scalar dequantizers gave 249 / 211 at M = 128).
 /// int8 and int4 groups stay integer (their AMX kernels run 2-3× the bf16 path).
 template <class S>
 inline constexpr std::size_t kBf16FromRows = 0;
@@ -213,8 +213,8 @@ inline constexpr std::size_t kBf16FromRows<IQ4_NL> = 17;
 template <>
 inline constexpr std::size_t kBf16FromRows<IQ4_XS> = 32;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q2_K> = 128;
+inline constexpr std::size_t kBf16FromRows<Q2_K> = 32;
 template <>
-inline constexpr std::size_t kBf16FromRows<Q3_K> = 128;
+inline constexpr std::size_t kBf16FromRows<Q3_K> = 64;
 
 }  // namespace qlinear::cpu

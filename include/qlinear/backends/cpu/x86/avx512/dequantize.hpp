@@ -2,8 +2,8 @@
 // AVX-512 weight-row dequantizers of the exact path (DequantizeRows<S, avx512>), in namespace
 // qlinear::cpu::avx512::exact, for the schemes the benchmarks cover and their families: int8 (all
 // four), int4 groups (± affine), NF4 (± double quant), Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, and the
-// blocks of 32 that the large-batch bf16 path decodes on every call (Q4_1, Q5_0, Q5_1, IQ4_NL,
-// IQ4_XS). Each
+// schemes without an AMX layout that the large-batch bf16 path decodes on every call (Q4_1,
+// Q5_0, Q5_1, IQ4_NL, IQ4_XS, Q2_K, Q3_K). Each
 // computes the scheme's dequantize_row formula with the same f32 operations in the same order
 // (no fused multiply-adds: the code sits in QLINEAR_GGUF_EXACT_FP), so its floats equal the
 // scalar reference's bit for bit; a test checks that.
@@ -332,6 +332,67 @@ QLINEAR_TARGET_AVX512 inline void q6_k_rows(const std::uint8_t* src, std::size_t
     }
 }
 
+// Q2_K / Q3_K: 16 values (bytes of `codes`, 2 bits from `shift`, Q3_K's high bit from hbits)
+// as floats: Q2_K dl·c − ml, Q3_K dl·(c − 4 + 4·high).
+QLINEAR_TARGET_AVX512 inline __m512 two_bit_codes(__m128i codes, int shift) {
+  const __m128i c = _mm_and_si128(_mm_srl_epi16(codes, _mm_cvtsi32_si128(shift)), _mm_set1_epi8(3));
+  return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(c));
+}
+QLINEAR_TARGET_AVX512 inline float f16_bits_to_float(const void* p) {  // (f16::to_float converts in software)
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+QLINEAR_TARGET_AVX512 inline void q2_k_rows(const std::uint8_t* src, std::size_t stride, std::size_t count,
+                                            std::size_t k, float* out) {
+  for (std::size_t r = 0; r < count; ++r)
+    for (std::size_t sb = 0; sb < k / gguf::QK_K; ++sb) {
+      gguf::BlockQ2_K b;
+      std::memcpy(&b, src + r * stride + sb * sizeof(b), sizeof(b));
+      const float d = f16_bits_to_float(&b.d), min = f16_bits_to_float(&b.dmin);
+      float* y = out + r * k + sb * gguf::QK_K;
+      for (int n = 0; n < 2; ++n) {
+        const __m128i q[2] = {_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32 * n)),
+                              _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32 * n + 16))};
+        for (int j = 0; j < 4; ++j)
+          for (int h = 0; h < 2; ++h) {
+            const std::uint8_t sc = b.scales[8 * n + 2 * j + h];
+            const __m512 dl = _mm512_set1_ps(d * float(sc & 0xF)), ml = _mm512_set1_ps(min * float(sc >> 4));
+            _mm512_storeu_ps(y + 128 * n + 32 * j + 16 * h, _mm512_sub_ps(_mm512_mul_ps(dl, two_bit_codes(q[h], 2 * j)), ml));
+          }
+      }
+    }
+}
+
+QLINEAR_TARGET_AVX512 inline void q3_k_rows(const std::uint8_t* src, std::size_t stride, std::size_t count,
+                                            std::size_t k, float* out) {
+  const __m512 four = _mm512_set1_ps(4.0f);
+  for (std::size_t r = 0; r < count; ++r)
+    for (std::size_t sb = 0; sb < k / gguf::QK_K; ++sb) {
+      gguf::BlockQ3_K b;
+      std::memcpy(&b, src + r * stride + sb * sizeof(b), sizeof(b));
+      const float d = f16_bits_to_float(&b.d);
+      float* y = out + r * k + sb * gguf::QK_K;
+      const __m128i hm[2] = {_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.hmask)),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.hmask + 16))};
+      for (int n = 0; n < 2; ++n) {
+        const __m128i q[2] = {_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32 * n)),
+                              _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32 * n + 16))};
+        for (int j = 0; j < 4; ++j)
+          for (int h = 0; h < 2; ++h) {
+            const int is = 8 * n + 2 * j + h, bit = 4 * n + j;
+            const __m512 dl = _mm512_set1_ps(d * float(gguf::q3_k_scale(is, b.scales) - 32));
+            // c − 4 + 4·high is exact in f32, so this is the scalar dl · float(int code).
+            const __mmask16 high = _mm_test_epi8_mask(hm[h], _mm_set1_epi8(char(1 << bit)));
+            const __m512 low = _mm512_sub_ps(two_bit_codes(q[h], 2 * j), four);
+            const __m512 c = _mm512_mask_add_ps(low, high, low, four);
+            _mm512_storeu_ps(y + 128 * n + 32 * j + 16 * h, _mm512_mul_ps(dl, c));
+          }
+      }
+    }
+}
+
 }  // namespace avx512::exact
 
 template <bool PerChannel, bool Affine>
@@ -402,6 +463,21 @@ struct DequantizeRows<Q6_K, Isa::avx512> {
   static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
                    const void*, std::size_t) {
     avx512::exact::q6_k_rows(src, stride, count, k, out);
+  }
+};
+
+template <>
+struct DequantizeRows<Q2_K, Isa::avx512> {
+  static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
+                   const void*, std::size_t) {
+    avx512::exact::q2_k_rows(src, stride, count, k, out);
+  }
+};
+template <>
+struct DequantizeRows<Q3_K, Isa::avx512> {
+  static void rows(const std::uint8_t* src, std::size_t stride, std::size_t count, std::size_t k, float* out,
+                   const void*, std::size_t) {
+    avx512::exact::q3_k_rows(src, stride, count, k, out);
   }
 };
 
