@@ -65,6 +65,13 @@ DoubleProduct bf16_product(const std::vector<float>& x, std::size_t m, const std
   return p;
 }
 
+// p twice over (the expectation after accumulating the same product into y again).
+DoubleProduct doubled(DoubleProduct p) {
+  for (auto& v : p.y) v *= 2;
+  for (auto& v : p.magnitude) v *= 2;
+  return p;
+}
+
 // y = x·Ŵᵀ (+ e) through cpu::Backend, into y (m rows).
 template <class S>
 void gemm(cpu::Context& ctx, const cpu::Backend::Weights<S>& w, const std::vector<float>& x, std::size_t m,
@@ -109,9 +116,7 @@ TYPED_TEST(Bf16Path, ComputesTheBf16ProductOnShapeSweeps) {
       EXPECT_TRUE(close_to(y, want, 2e-6 * std::sqrt(double(sh.k)), what));
       // Accumulate: y += the same again.
       gemm(ctx, w, x, sh.m, y, Epilogue{bias.data(), true});
-      DoubleProduct twice = want;
-      for (auto& v : twice.y) v *= 2;
-      for (auto& v : twice.magnitude) v *= 2;
+      const DoubleProduct twice = doubled(want);
       EXPECT_TRUE(close_to(y, twice, 2e-6 * std::sqrt(double(sh.k)), what + " accumulate"));
     }
   }
@@ -219,9 +224,7 @@ TYPED_TEST(LargeBatchBf16, FromItsRowCountOnTheQuantizedModeComputesTheBf16Produ
                                  std::to_string(threads) + " threads, " + name;
         EXPECT_TRUE(close_to(y, want, 2e-6 * std::sqrt(double(k)), what));
         gemm(ctx, w, x, m, y, Epilogue{bias.data(), true});
-        DoubleProduct twice = want;
-        for (auto& v : twice.y) v *= 2;
-        for (auto& v : twice.magnitude) v *= 2;
+        const DoubleProduct twice = doubled(want);
         EXPECT_TRUE(close_to(y, twice, 2e-6 * std::sqrt(double(k)), what + " accumulate"));
       }
     }
@@ -253,9 +256,7 @@ TYPED_TEST(LargeBatchBf16, LongRowsInKBlocksGiveTheBf16Product) {
       gemm(ctx, w, x, m, y, Epilogue{bias.data(), false});
       EXPECT_TRUE(close_to(y, want, 2e-6 * std::sqrt(double(k)), what));
       gemm(ctx, w, x, m, y, Epilogue{bias.data(), true});
-      DoubleProduct twice = want;
-      for (auto& v : twice.y) v *= 2;
-      for (auto& v : twice.magnitude) v *= 2;
+      const DoubleProduct twice = doubled(want);
       EXPECT_TRUE(close_to(y, twice, 2e-6 * std::sqrt(double(k)), what + " accumulate"));
     }
   }

@@ -318,10 +318,7 @@ QLINEAR_TARGET_AMX_BF16 inline void q4k_bf16_panel(const std::uint8_t* packed, s
   for (std::size_t g = l0 / 256; g < (l0 + len) / 256; ++g)
     for (std::size_t half = 0; half < 2; ++half) {
       std::uint16_t* sb = out + (g - l0 / 256) * 8 * 1024 + 512 * half;
-      if (16 * half >= rows) {
-        for (int j = 0; j < 8; ++j) zero_bf16_tile(sb + 1024 * j);
-        continue;
-      }
+      if (!bf16_half_present(sb, rows, half, 8)) continue;
       const std::uint8_t* o = packed + P::at(r0 / 16 + half, g, k);
       const Q4KScales s = q4k_scales<P>(o);
       for (int j = 0; j < 8; ++j) {
@@ -535,18 +532,16 @@ QLINEAR_TARGET_AMX_BF16 inline void q6k_bf16_panel(const std::uint8_t* packed, s
   for (std::size_t g = l0 / 256; g < (l0 + len) / 256; ++g)
     for (std::size_t half = 0; half < 2; ++half) {
       std::uint16_t* sb = out + (g - l0 / 256) * 8 * 1024 + 512 * half;
-      if (16 * half >= rows) {
-        for (int j = 0; j < 8; ++j) zero_bf16_tile(sb + 1024 * j);
-        continue;
-      }
+      if (!bf16_half_present(sb, rows, half, 8)) continue;
       const std::uint8_t* o = packed + P::at(r0 / 16 + half, g, k);
       const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(o + P::d_at)));
       for (int j = 0; j < 8; ++j) {
+        __m512 ds[2];  // d·sc of tile rows 0-3 and 4-7
+        for (int q = 0; q < 2; ++q)
+          ds[q] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(o + P::sc_at + 16 * (2 * j + q))))));
         QLINEAR_UNROLL
         for (int r = 0; r < 8; ++r) {
-          const __m512 ds = _mm512_mul_ps(
-              d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(o + P::sc_at + 16 * (2 * j + r / 4))))));
           const __m512i v = _mm512_loadu_si512(o + P::lo_at + 256 * j + 64 * (r % 4));
           const __m512i hb = _mm512_loadu_si512(o + P::hi_at + 128 * j + 64 * (r / 4));
           __m512 f[4];
@@ -554,7 +549,7 @@ QLINEAR_TARGET_AMX_BF16 inline void q6k_bf16_panel(const std::uint8_t* packed, s
           for (int u = 0; u < 4; ++u) {
             const __m512i q = _mm512_or_si512(lane_byte_bits(v, 8 * u + 4 * (r / 4), nib),
                                               _mm512_slli_epi32(lane_byte_bits(hb, 8 * u + 2 * (r % 4), two), 4));
-            f[u] = _mm512_mul_ps(ds, _mm512_cvtepi32_ps(_mm512_sub_epi32(q, off)));
+            f[u] = _mm512_mul_ps(ds[r / 4], _mm512_cvtepi32_ps(_mm512_sub_epi32(q, off)));
           }
           store_bf16_quad_row(sb + 1024 * j, r, f);
         }

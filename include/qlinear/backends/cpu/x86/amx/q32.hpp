@@ -134,10 +134,7 @@ QLINEAR_TARGET_AMX_BF16 inline void q32_bf16_panel(const std::uint8_t* packed, s
   for (std::size_t b = l0 / 32; b < (l0 + len) / 32; ++b)
     for (std::size_t half = 0; half < 2; ++half) {
       std::uint16_t* tile = out + (b - l0 / 32) * 1024 + 512 * half;
-      if (16 * half >= rows) {
-        zero_bf16_tile(tile);
-        continue;
-      }
+      if (!bf16_half_present(tile, rows, half, 1)) continue;
       const std::uint8_t* g = packed + L::at(r0 / 16 + half, b, k);
       const __m512 d = f16x16_q(g + L::tile_bytes);
       QLINEAR_UNROLL

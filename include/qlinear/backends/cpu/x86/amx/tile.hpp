@@ -97,6 +97,15 @@ QLINEAR_TARGET_AMX inline void zero_bf16_tile(std::uint16_t* tile) {
   QLINEAR_UNROLL
   for (int r = 0; r < 16; ++r) _mm512_storeu_si512(tile + 32 * r, _mm512_setzero_si512());
 }
+/// Whether half `half` (weight rows 16·half onwards) of a bf16 panel of `rows` rows holds
+/// weights; if not, its B tile in each of `chunks` chunks (1024 values apart from `tile`) is
+/// zeroed, so that the decoders only decode the halves that exist.
+QLINEAR_TARGET_AMX inline bool bf16_half_present(std::uint16_t* tile, std::size_t rows, std::size_t half,
+                                                 std::size_t chunks) {
+  if (16 * half < rows) return true;
+  for (std::size_t c = 0; c < chunks; ++c) zero_bf16_tile(tile + 1024 * c);
+  return false;
+}
 /// Byte u of each 32-bit lane of v (bits 8u + shift onwards), masked to `mask`.
 QLINEAR_TARGET_AMX inline __m512i lane_byte_bits(__m512i v, int shift, __m512i mask) {
   return _mm512_and_si512(_mm512_srli_epi32(v, unsigned(shift)), mask);

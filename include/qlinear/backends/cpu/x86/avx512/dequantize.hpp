@@ -227,6 +227,13 @@ QLINEAR_TARGET_AVX512 inline void block32_rows(const std::uint8_t* src, std::siz
     }
 }
 
+// An f16 as f32 by vcvtph2ps (f16::to_float converts in software).
+QLINEAR_TARGET_AVX512 inline float f16_bits_to_float(const void* p) {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
 // IQ4_XS rows: per 32 values dl = d·(ls − 32), then dl·kvalue.
 QLINEAR_TARGET_AVX512 inline void iq4_xs_rows(const std::uint8_t* src, std::size_t stride, std::size_t count,
                                               std::size_t k, float* out) {
@@ -235,9 +242,7 @@ QLINEAR_TARGET_AVX512 inline void iq4_xs_rows(const std::uint8_t* src, std::size
     for (std::size_t sb = 0; sb < k / gguf::QK_K; ++sb) {
       gguf::BlockIQ4_XS b;
       std::memcpy(&b, src + r * stride + sb * sizeof(b), sizeof(b));
-      std::uint16_t h;  // (f16::to_float converts in software)
-      std::memcpy(&h, &b.d, 2);
-      const float d = _cvtsh_ss(h);
+      const float d = f16_bits_to_float(&b.d);
       float* y = out + r * k + sb * gguf::QK_K;
       for (int ib = 0; ib < gguf::QK_K / 32; ++ib) {
         const __m512 dl = _mm512_set1_ps(d * float(gguf::iq4_xs_scale(ib, b.scales_l, b.scales_h) - 32));
@@ -337,11 +342,6 @@ QLINEAR_TARGET_AVX512 inline void q6_k_rows(const std::uint8_t* src, std::size_t
 QLINEAR_TARGET_AVX512 inline __m512 two_bit_codes(__m128i codes, int shift) {
   const __m128i c = _mm_and_si128(_mm_srl_epi16(codes, _mm_cvtsi32_si128(shift)), _mm_set1_epi8(3));
   return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(c));
-}
-QLINEAR_TARGET_AVX512 inline float f16_bits_to_float(const void* p) {  // (f16::to_float converts in software)
-  std::uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
 }
 
 QLINEAR_TARGET_AVX512 inline void q2_k_rows(const std::uint8_t* src, std::size_t stride, std::size_t count,
