@@ -99,8 +99,9 @@ TYPED_TEST(Bf16Path, ComputesTheBf16ProductOnShapeSweeps) {
   struct Shape {
     std::size_t m, n, k;
   };
+  // M = 300, K = 576: three blocks of rows (the last 44), each over three sub-blocks of chunks.
   for (Shape sh : {Shape{17, 33, 64}, Shape{33, 100, 192}, Shape{64, 32, 1088}, Shape{128, 47, 320},
-                   Shape{257, 65, 128}, Shape{31, 1, 64}}) {
+                   Shape{257, 65, 128}, Shape{31, 1, 64}, Shape{300, 40, 576}}) {
     const auto t = random_tensor<S>(sh.n, sh.k, 7);
     const auto w = cpu::Backend::upload(t);
     const auto x = random_floats(sh.m * sh.k, 11, 1.0f, 0.02f, 30.0f);

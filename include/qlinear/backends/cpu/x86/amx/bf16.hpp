@@ -97,60 +97,78 @@ struct Bf16Tile<Isa::amx> {
 
   // Products over K chunks [c0, c1) into 2 × 2 C tiles per group of 32 activation rows; the
   // partial sums of earlier K blocks come in from acc, and go back there unless this is the last.
+  // The chunks go kSubChunks at a time over blocks of kBlockRows rows, so that the panel's
+  // 16 KiB of them stay in L1 while the block's groups pass over them (each tdpbf16ps reads
+  // 1 KiB of tiles: from L2 for both A and B, the tile loop ran at a third of the unit's peak);
+  // the sums between sub-blocks stay in cbuf (16 KiB, L1).
+  static constexpr std::size_t kSubChunks = 8, kBlockRows = 128;
   QLINEAR_TARGET_AMX static void tile(const Bf16TileArgs& t) {
     const amx::TileConfig before = amx::stored_tile_config();
     amx::TileConfig cfg;
     for (int i = 0; i < 8; ++i) cfg.set(i, 16, 64);
     amx::load_tile_config(cfg);
-    alignas(64) float c32[32][32];
-    for (std::size_t i0 = t.m0; i0 < t.m1; i0 += 32) {
-      const bool two = i0 + 16 < t.m1;
-      const std::uint16_t* a = t.a + bf16_act_index(i0, 32 * t.c0, t.kp);
-      float* acc = t.acc + i0 * 32;
-      if (t.first) {
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-      } else {
-        _tile_loadd(0, acc, 128);
-        _tile_loadd(1, acc + 16, 128);
-        if (two) {
-          _tile_loadd(2, acc + 512, 128);
-          _tile_loadd(3, acc + 528, 128);
-        }
-      }
-      for (std::size_t ch = 0; ch < t.c1 - t.c0; ++ch) {
-        const std::uint16_t* b = t.panel + 1024 * ch;
-        _tile_loadd(6, b, 64);
-        _tile_loadd(7, b + 512, 64);
-        _tile_loadd(4, a + 1024 * ch, 64);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        if (two) {  // the second 16 activation rows (the branch is the same for the whole loop)
-          _tile_loadd(5, a + 1024 * ch + 512, 64);
-          _tile_dpbf16ps(2, 5, 6);
-          _tile_dpbf16ps(3, 5, 7);
-        }
-      }
-      float* out = t.last ? &c32[0][0] : acc;
-      _tile_stored(0, out, 128);
-      _tile_stored(1, out + 16, 128);
-      if (two) {
-        _tile_stored(2, out + 512, 128);
-        _tile_stored(3, out + 528, 128);
-      }
-      if (!t.last) continue;
-      const std::size_t i1 = std::min(t.m1, i0 + 32);
-      for (std::size_t i = i0; i < i1; ++i) {
-        const __m512 s = _mm512_set1_ps(t.row_scale[i]);
-        float* y = t.y + i * t.ldy;
-        for (std::size_t j0 = 0; j0 < t.n; j0 += 16) {
-          const __mmask16 mask = amx::first_lanes(t.n - j0);
-          __m512 v = _mm512_mul_ps(s, _mm512_load_ps(&c32[i - i0][j0]));
-          if (t.bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, t.bias + j0));
-          if (t.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, y + j0));
-          _mm512_mask_storeu_ps(y + j0, mask, v);
+    alignas(64) float cbuf[kBlockRows * 32];
+    const std::size_t chunks = t.c1 - t.c0;
+    // Up to one block of rows, all the chunks at once: each sub-block's round trip of the sums
+    // through cbuf stalls the tile unit, and the panel is read from L2 only a few times anyway.
+    const std::size_t sub = t.m1 - t.m0 > kBlockRows ? kSubChunks : chunks;
+    for (std::size_t b0 = t.m0; b0 < t.m1; b0 += kBlockRows) {
+      const std::size_t b1 = std::min(t.m1, b0 + kBlockRows);
+      for (std::size_t s0 = 0; s0 < chunks; s0 += sub) {
+        const std::size_t s1 = std::min(chunks, s0 + sub);
+        const bool from_acc = s0 == 0, to_out = s1 == chunks;
+        for (std::size_t i0 = b0; i0 < b1; i0 += 32) {
+          const bool two = i0 + 16 < t.m1;
+          const std::uint16_t* a = t.a + bf16_act_index(i0, 32 * t.c0, t.kp);
+          float* local = cbuf + (i0 - b0) * 32;
+          if (from_acc && t.first) {
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+          } else {
+            const float* in = from_acc ? t.acc + i0 * 32 : local;
+            _tile_loadd(0, in, 128);
+            _tile_loadd(1, in + 16, 128);
+            if (two) {
+              _tile_loadd(2, in + 512, 128);
+              _tile_loadd(3, in + 528, 128);
+            }
+          }
+          for (std::size_t ch = s0; ch < s1; ++ch) {
+            const std::uint16_t* b = t.panel + 1024 * ch;
+            _tile_loadd(6, b, 64);
+            _tile_loadd(7, b + 512, 64);
+            _tile_loadd(4, a + 1024 * ch, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            if (two) {  // the second 16 activation rows (the branch is the same for the whole loop)
+              _tile_loadd(5, a + 1024 * ch + 512, 64);
+              _tile_dpbf16ps(2, 5, 6);
+              _tile_dpbf16ps(3, 5, 7);
+            }
+          }
+          float* out = to_out && !t.last ? t.acc + i0 * 32 : local;
+          _tile_stored(0, out, 128);
+          _tile_stored(1, out + 16, 128);
+          if (two) {
+            _tile_stored(2, out + 512, 128);
+            _tile_stored(3, out + 528, 128);
+          }
+          if (!to_out || !t.last) continue;
+          const std::size_t i1 = std::min(t.m1, i0 + 32);
+          for (std::size_t i = i0; i < i1; ++i) {
+            const __m512 s = _mm512_set1_ps(t.row_scale[i]);
+            float* y = t.y + i * t.ldy;
+            const float* c = local + (i - i0) * 32;
+            for (std::size_t j0 = 0; j0 < t.n; j0 += 16) {
+              const __mmask16 mask = amx::first_lanes(t.n - j0);
+              __m512 v = _mm512_mul_ps(s, _mm512_load_ps(c + j0));
+              if (t.bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, t.bias + j0));
+              if (t.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, y + j0));
+              _mm512_mask_storeu_ps(y + j0, mask, v);
+            }
+          }
         }
       }
     }
