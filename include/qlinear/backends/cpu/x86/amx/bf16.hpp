@@ -95,13 +95,55 @@ struct Bf16Tile<Isa::amx> {
       }
   }
 
+  // A group's 2 × 2 C tiles from sums at `in` (32 floats a row; zeros where in is null), and
+  // back to `out`; two: whether the group has a second 16 rows.
+  QLINEAR_TARGET_AMX static void load_sums(const float* in, bool two) {
+    if (!in) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      return;
+    }
+    _tile_loadd(0, in, 128);
+    _tile_loadd(1, in + 16, 128);
+    if (two) {
+      _tile_loadd(2, in + 512, 128);
+      _tile_loadd(3, in + 528, 128);
+    }
+  }
+  QLINEAR_TARGET_AMX static void store_sums(float* out, bool two) {
+    _tile_stored(0, out, 128);
+    _tile_stored(1, out + 16, 128);
+    if (two) {
+      _tile_stored(2, out + 512, 128);
+      _tile_stored(3, out + 528, 128);
+    }
+  }
+  // The epilogue of activation rows [i0, i1) from their final sums c (32 floats a row).
+  QLINEAR_TARGET_AMX static void write_rows(const Bf16TileArgs& t, const float* c, std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i, c += 32) {
+      const __m512 s = _mm512_set1_ps(t.row_scale[i]);
+      float* y = t.y + i * t.ldy;
+      for (std::size_t j0 = 0; j0 < t.n; j0 += 16) {
+        const __mmask16 mask = amx::first_lanes(t.n - j0);
+        __m512 v = _mm512_mul_ps(s, _mm512_load_ps(c + j0));
+        if (t.bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, t.bias + j0));
+        if (t.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, y + j0));
+        _mm512_mask_storeu_ps(y + j0, mask, v);
+      }
+    }
+  }
+
   // Products over K chunks [c0, c1) into 2 × 2 C tiles per group of 32 activation rows; the
   // partial sums of earlier K blocks come in from acc, and go back there unless this is the last.
   // Over more than kBlockRows rows the chunks go kSubChunks at a time over blocks of kBlockRows
   // rows, so that the panel's 16 KiB of them stay in L1 while the block's groups pass over them
   // (each tdpbf16ps reads 1 KiB of tiles, 64 bytes a cycle; a microbenchmark of the loop ran
   // 1,250-1,460 GFLOP/s with A and B from L2, 1,600-1,770 from L1); the sums between sub-blocks
-  // stay in cbuf (16 KiB, L1).
+  // stay in cbuf (16 KiB, L1). Up to kBlockRows rows all the chunks go at once: each sub-block's
+  // round trip of the sums through cbuf stalls the tile unit, and 128 rows read the panel from
+  // L2 only four times.
   static constexpr std::size_t kSubChunks = 8, kBlockRows = 128;
   QLINEAR_TARGET_AMX static void tile(const Bf16TileArgs& t) {
     const amx::TileConfig before = amx::stored_tile_config();
@@ -110,32 +152,15 @@ struct Bf16Tile<Isa::amx> {
     amx::load_tile_config(cfg);
     alignas(64) float cbuf[kBlockRows * 32];
     const std::size_t chunks = t.c1 - t.c0;
-    // Up to one block of rows, all the chunks at once: each sub-block's round trip of the sums
-    // through cbuf stalls the tile unit, and the panel is read from L2 only a few times anyway.
     const std::size_t sub = t.m1 - t.m0 > kBlockRows ? kSubChunks : chunks;
-    for (std::size_t b0 = t.m0; b0 < t.m1; b0 += kBlockRows) {
-      const std::size_t b1 = std::min(t.m1, b0 + kBlockRows);
+    for (std::size_t b0 = t.m0; b0 < t.m1; b0 += kBlockRows)
       for (std::size_t s0 = 0; s0 < chunks; s0 += sub) {
         const std::size_t s1 = std::min(chunks, s0 + sub);
-        const bool from_acc = s0 == 0, to_out = s1 == chunks;
-        for (std::size_t i0 = b0; i0 < b1; i0 += 32) {
+        for (std::size_t i0 = b0; i0 < std::min(t.m1, b0 + kBlockRows); i0 += 32) {
           const bool two = i0 + 16 < t.m1;
           const std::uint16_t* a = t.a + bf16_act_index(i0, 32 * t.c0, t.kp);
           float* local = cbuf + (i0 - b0) * 32;
-          if (from_acc && t.first) {
-            _tile_zero(0);
-            _tile_zero(1);
-            _tile_zero(2);
-            _tile_zero(3);
-          } else {
-            const float* in = from_acc ? t.acc + i0 * 32 : local;
-            _tile_loadd(0, in, 128);
-            _tile_loadd(1, in + 16, 128);
-            if (two) {
-              _tile_loadd(2, in + 512, 128);
-              _tile_loadd(3, in + 528, 128);
-            }
-          }
+          load_sums(s0 > 0 ? local : t.first ? nullptr : t.acc + i0 * 32, two);
           for (std::size_t ch = s0; ch < s1; ++ch) {
             const std::uint16_t* b = t.panel + 1024 * ch;
             _tile_loadd(6, b, 64);
@@ -149,30 +174,11 @@ struct Bf16Tile<Isa::amx> {
               _tile_dpbf16ps(3, 5, 7);
             }
           }
-          float* out = to_out && !t.last ? t.acc + i0 * 32 : local;
-          _tile_stored(0, out, 128);
-          _tile_stored(1, out + 16, 128);
-          if (two) {
-            _tile_stored(2, out + 512, 128);
-            _tile_stored(3, out + 528, 128);
-          }
-          if (!to_out || !t.last) continue;
-          const std::size_t i1 = std::min(t.m1, i0 + 32);
-          for (std::size_t i = i0; i < i1; ++i) {
-            const __m512 s = _mm512_set1_ps(t.row_scale[i]);
-            float* y = t.y + i * t.ldy;
-            const float* c = local + (i - i0) * 32;
-            for (std::size_t j0 = 0; j0 < t.n; j0 += 16) {
-              const __mmask16 mask = amx::first_lanes(t.n - j0);
-              __m512 v = _mm512_mul_ps(s, _mm512_load_ps(c + j0));
-              if (t.bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, t.bias + j0));
-              if (t.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, y + j0));
-              _mm512_mask_storeu_ps(y + j0, mask, v);
-            }
-          }
+          const bool done = s1 == chunks;  // this K block's sums are complete
+          store_sums(done && !t.last ? t.acc + i0 * 32 : local, two);
+          if (done && t.last) write_rows(t, local, i0, std::min(t.m1, i0 + 32));
         }
       }
-    }
     amx::restore_tiles(before);
   }
 };
