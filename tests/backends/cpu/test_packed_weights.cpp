@@ -7,7 +7,8 @@
 //    small-M / tile cross-over, N and K multiples of the layout's units), thread counts 1-3,
 //    bias and accumulate;
 //  - every lower ceiling, the exact mode and gemm_transposed run on packed weights (through the
-//    restored rows) and give their canonical results;
+//    restored rows) and give their canonical results; a layout's own exact tile matches the
+//    double product, NaN / Inf / tiny / huge activations included;
 //  - K past the integer slab.
 #include <gtest/gtest.h>
 
@@ -146,7 +147,9 @@ TYPED_TEST(PackedWeightsScheme, LowerCeilingsExactModeAndTransposedRunOnPackedWe
       cpu::Context ctx(2, isa, mode);
       const auto want = run(ctx, canonical, x, m, bias.data(), false);
       const auto got = run(ctx, packed, x, m, bias.data(), false);
-      if (isa < packed.packed.kernels.isa || mode == ActivationMode::exact || !cpu::HasIntegerPath<S>) {
+      const bool own_exact_tile = packed.packed.kernels.exact_tile && isa >= packed.packed.kernels.isa;
+      if (isa < packed.packed.kernels.isa || (mode == ActivationMode::exact && !own_exact_tile) ||
+          !cpu::HasIntegerPath<S>) {
         // The same canonical kernel on restored rows: the same floats.
         ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
             << S::name << " " << cpu::Backend::kernel_name<S>(ctx, packed);
@@ -160,6 +163,74 @@ TYPED_TEST(PackedWeightsScheme, LowerCeilingsExactModeAndTransposedRunOnPackedWe
   cpu::Backend::gemm_transposed(ctx, canonical, ConstMatrixView<float>(dy.data(), m, n), MatrixView<float>(a.data(), m, k));
   cpu::Backend::gemm_transposed(ctx, packed, ConstMatrixView<float>(dy.data(), m, n), MatrixView<float>(b.data(), m, k));
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << S::name << " gemm_transposed";
+}
+
+// A layout's own exact tile (PackedKernels::exact_tile: f32 activation rows on the packed
+// bytes) against the double product: every row count from 1 to 17 and 40 (its passes of 8 and
+// their chains), several panels and tasks, K of one and of many blocks, 1-3 threads, bias
+// and accumulate; NaN and Inf in a row give that row what IEEE arithmetic gives (the double
+// product's own NaN / Inf), the other rows stay finite; tiny and huge activations keep their
+// relative precision.
+TYPED_TEST(PackedWeightsScheme, OwnExactTileMatchesDoubleProduct) {
+  using S = TypeParam;
+  const std::size_t ku = packed_k_unit<S>();
+  if (ku == 0) GTEST_SKIP() << S::name << " has no packed layout on this processor";
+  if (!cpu::select_packed_layout<S>(cpu::best_isa(), 16, ku).exact_tile)
+    GTEST_SKIP() << S::name << "'s layout has no exact tile (the exact mode restores canonical rows)";
+  std::uint32_t seed = 50;
+  for (std::size_t k : {ku, 12 * ku}) {
+    for (std::size_t n : {16u, 272u}) {
+      const auto t = random_tensor<S>(n, k, seed++);
+      const auto packed = cpu::Backend::upload(t, Isa::best);
+      ASSERT_TRUE(bool(packed.packed));
+      const auto bias = random_floats(n, seed++);
+      for (std::size_t m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 40}) {
+        if (n == 16 && m % 4 != 1) continue;  // the small N for a few row counts only
+        // The last row tiny or huge (without accumulate: y's 0.5 would swamp a tiny row's sum).
+        const auto plain = activations(m, k, seed++);
+        auto extreme = plain;
+        for (std::size_t l = 0; l < k; ++l) extreme[(m - 1) * k + l] *= m % 2 ? 0x1p-100f : 0x1p+90f;
+        const auto w = t.dequantize();
+        for (bool accumulate : {false, true}) {
+          const auto& x = accumulate ? plain : extreme;
+          const float* b = accumulate ? nullptr : bias.data();
+          auto ref = double_product(x, m, w, n, k, accumulate ? std::vector<float>{} : bias);
+          if (accumulate)
+            for (double& v : ref.y) v += 0.5;
+          for (unsigned threads : {1u, 3u}) {
+            cpu::Context ctx(threads, Isa::best, ActivationMode::exact);
+            ASSERT_TRUE(close_to(run(ctx, packed, x, m, b, accumulate), ref, 1e-5,
+                                 std::string(S::name) + " " + cpu::Backend::kernel_name<S>(ctx, packed) + " M=" +
+                                     std::to_string(m) + " N=" + std::to_string(n) + " K=" + std::to_string(k) +
+                                     " threads=" + std::to_string(threads) + " accumulate=" + std::to_string(accumulate)));
+          }
+        }
+      }
+    }
+  }
+  // NaN and Inf.
+  const std::size_t m = 5, n = 48, k = 2 * ku;
+  const auto t = random_tensor<S>(n, k, seed++);
+  const auto packed = cpu::Backend::upload(t, Isa::best);
+  auto x = activations(m, k, seed++);
+  x[1 * k + 3] = std::numeric_limits<float>::quiet_NaN();
+  x[3 * k + 5] = std::numeric_limits<float>::infinity();
+  const auto ref = double_product(x, m, t.dequantize(), n, k, {});
+  cpu::Context ctx(2, Isa::best, ActivationMode::exact);
+  const auto y = run(ctx, packed, x, m, nullptr, false);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      const double want = ref.y[i * n + j];
+      const float got = y[i * n + j];
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(got)) << S::name << " row " << i << " column " << j;
+      } else if (std::isinf(want)) {
+        EXPECT_EQ(double(got), want) << S::name << " row " << i << " column " << j;
+      } else {
+        ASSERT_TRUE(std::isfinite(got)) << S::name << " row " << i << " column " << j;
+        EXPECT_NEAR(got, want, 1e-5 * ref.magnitude[i * n + j] + 1e-30) << S::name << " row " << i << " column " << j;
+      }
+    }
 }
 
 // Rows with NaN, Inf and tiny values go to the exact path, also on packed weights.

@@ -217,11 +217,15 @@ struct Bf16Tile {};
 ///                      call: kernels that expand weights into tiles reuse them over all of them.
 ///   static std::size_t scratch_bytes(std::size_t rows, std::size_t k);  (optional) the
 ///                      workspace `tile` needs for `rows` activation rows (DotTileArgs::scratch).
+///   static constexpr auto exact_tile;  (optional) the exact path (f32 activations, any number
+///                      of rows) on the packed bytes (ExactDotArgs, `w` the packed base, n0 and
+///                      n1 multiples of row_group, params unused).
 /// The rule (cpu::Backend): upload packs for the best level at or below its ceiling that has a
 /// layout for S and whose `applies` holds, and keeps only the packed bytes. A context whose
 /// ceiling is at or above that level runs `tile`; a lower ceiling (a user or test forcing one),
-/// the exact path and gemm_transposed run their own canonical kernels on rows `unpack` restores
-/// into per-thread scratch, one panel at a time; download restores the whole canonical tensor.
+/// the exact path (where the layout has no `exact_tile`) and gemm_transposed run their own
+/// canonical kernels on rows `unpack` restores into per-thread scratch, one panel at a time;
+/// download restores the whole canonical tensor.
 /// So any ceiling works on packed weights; only the packed level is fast on them.
 template <class S, Isa I>
 struct PackedLayout {};
@@ -327,6 +331,9 @@ struct PackedKernels {
   /// Runs only where the bf16 path's kernels do (AMX-BF16).
   void (*bf16_panel)(const std::uint8_t* packed, std::size_t n, std::size_t k, std::size_t r0, std::size_t rows,
                      std::size_t l0, std::size_t len, std::uint16_t* out) = nullptr;
+  /// Optional: the exact path's tile (f32 activations, any number of rows), read straight from
+  /// the packed bytes (ExactDotArgs::w the packed base, n0 and n1 multiples of row_group).
+  ExactDotTileFn exact_tile = nullptr;
   explicit operator bool() const { return tile != nullptr; }
 };
 
@@ -462,6 +469,7 @@ PackedKernels select_packed_layout(Isa ceiling, std::size_t n, std::size_t k) {
         if constexpr (requires { P::max_rows; }) found.max_rows = P::max_rows;
         if constexpr (requires { P::scratch_bytes(n, k); }) found.scratch_bytes = &P::scratch_bytes;
         if constexpr (requires { P::bf16_panel; }) found.bf16_panel = P::bf16_panel;
+        if constexpr (requires { P::exact_tile; }) found.exact_tile = P::exact_tile;
       }
     };
     switch (level) {
