@@ -166,8 +166,9 @@ TYPED_TEST(PackedWeightsScheme, LowerCeilingsExactModeAndTransposedRunOnPackedWe
 }
 
 // A layout's own exact tile (PackedKernels::exact_tile: f32 activation rows on the packed
-// bytes) against the double product: every row count from 1 to 17 and 40 (its passes of 8 and
-// their chains), several panels and tasks, K of one and of many blocks, 1-3 threads, bias
+// bytes) against the double product: every row count from 1 to 17, 32, 33 and 40 (its passes
+// of 8 and their chains; the k-quants' limit of 32 and past it), several panels and tasks, K of
+// one and of many blocks, 1-3 threads, bias
 // and accumulate; NaN and Inf in a row give that row what IEEE arithmetic gives (the double
 // product's own NaN / Inf), the other rows stay finite; tiny and huge activations keep their
 // relative precision.
@@ -184,7 +185,7 @@ TYPED_TEST(PackedWeightsScheme, OwnExactTileMatchesDoubleProduct) {
       const auto packed = cpu::Backend::upload(t, Isa::best);
       ASSERT_TRUE(bool(packed.packed));
       const auto bias = random_floats(n, seed++);
-      for (std::size_t m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 40}) {
+      for (std::size_t m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 32, 33, 40}) {
         if (n == 16 && m % 4 != 1) continue;  // the small N for a few row counts only
         // The last row tiny or huge (without accumulate: y's 0.5 would swamp a tiny row's sum).
         const auto plain = activations(m, k, seed++);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -154,9 +155,14 @@ struct Backend {
                std::string(A::name) + ")+quantize@" + std::string(isa_name(quant.isa)) + large_batch_bf16<S>(ctx);
       }
     }
-    if (w.packed && w.packed.kernels.exact_tile && ctx.isa() >= w.packed.kernels.isa)
-      return std::string(isa_name(w.packed.kernels.isa)) + ":packed_exact(" + std::string(S::name) + ")";
-    return kernel_name<S>(ctx) + (w.packed ? "+unpack" : "");
+    std::string name = kernel_name<S>(ctx) + (w.packed ? "+unpack" : "");
+    if (w.packed && w.packed.kernels.exact_tile && ctx.isa() >= w.packed.kernels.isa) {
+      const std::string own = std::string(isa_name(w.packed.kernels.isa)) + ":packed_exact(" + std::string(S::name) + ")";
+      const std::size_t most = w.packed.kernels.exact_max_rows;
+      return most == std::numeric_limits<std::size_t>::max() ? own
+                                                             : "M<=" + std::to_string(most) + ":" + own + "|" + name;
+    }
+    return name;
   }
   /// The same for canonical (not repacked) weights.
   template <Scheme S>
@@ -417,9 +423,10 @@ struct Backend {
   static void gemm_exact(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y,
                          Epilogue e) {
     const std::size_t m = x.rows, n = w.rows(), k = w.cols();
-    // Packed weights whose layout has an exact tile: straight from the packed bytes, at every M
-    // (faster than restored rows through f32 panels from 1 to 128 rows, q32.hpp has the figures).
-    if (const auto packed_exact = w.packed.kernels.exact_tile; packed_exact && ctx.isa() >= w.packed.kernels.isa) {
+    // Packed weights whose layout has an exact tile: straight from the packed bytes, up to the
+    // rows where restored rows through f32 panels get faster (the layouts give the figures).
+    if (const auto packed_exact = w.packed.kernels.exact_tile;
+        packed_exact && m <= w.packed.kernels.exact_max_rows && ctx.isa() >= w.packed.kernels.isa) {
       const std::size_t nb = rows_per_task(n, ctx.threads());
       ctx.pool().parallel_for((n + nb - 1) / nb, [&](std::size_t t, unsigned) {
         ExactDotArgs a;

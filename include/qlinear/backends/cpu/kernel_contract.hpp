@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <span>
 #include <string>
@@ -217,13 +218,14 @@ struct Bf16Tile {};
 ///                      call: kernels that expand weights into tiles reuse them over all of them.
 ///   static std::size_t scratch_bytes(std::size_t rows, std::size_t k);  (optional) the
 ///                      workspace `tile` needs for `rows` activation rows (DotTileArgs::scratch).
-///   static constexpr auto exact_tile;  (optional) the exact path (f32 activations, any number
-///                      of rows) on the packed bytes (ExactDotArgs, `w` the packed base, n0 and
-///                      n1 multiples of row_group, params unused).
+///   static constexpr auto exact_tile;  (optional) the exact path (f32 activations) on the
+///                      packed bytes (ExactDotArgs, `w` the packed base, n0 and n1 multiples of
+///                      row_group, params unused), for up to exact_max_rows activation rows
+///                      (optional, default no limit; more go through restored rows).
 /// The rule (cpu::Backend): upload packs for the best level at or below its ceiling that has a
 /// layout for S and whose `applies` holds, and keeps only the packed bytes. A context whose
 /// ceiling is at or above that level runs `tile`; a lower ceiling (a user or test forcing one),
-/// the exact path (where the layout has no `exact_tile`) and gemm_transposed run their own
+/// the exact path (but for an `exact_tile` within its rows) and gemm_transposed run their own
 /// canonical kernels on rows `unpack` restores into per-thread scratch, one panel at a time;
 /// download restores the whole canonical tensor.
 /// So any ceiling works on packed weights; only the packed level is fast on them.
@@ -331,9 +333,10 @@ struct PackedKernels {
   /// Runs only where the bf16 path's kernels do (AMX-BF16).
   void (*bf16_panel)(const std::uint8_t* packed, std::size_t n, std::size_t k, std::size_t r0, std::size_t rows,
                      std::size_t l0, std::size_t len, std::uint16_t* out) = nullptr;
-  /// Optional: the exact path's tile (f32 activations, any number of rows), read straight from
-  /// the packed bytes (ExactDotArgs::w the packed base, n0 and n1 multiples of row_group).
+  /// Optional: the exact path's tile (f32 activations, up to exact_max_rows rows), read straight
+  /// from the packed bytes (ExactDotArgs::w the packed base, n0 and n1 multiples of row_group).
   ExactDotTileFn exact_tile = nullptr;
+  std::size_t exact_max_rows = std::numeric_limits<std::size_t>::max();
   explicit operator bool() const { return tile != nullptr; }
 };
 
@@ -470,6 +473,7 @@ PackedKernels select_packed_layout(Isa ceiling, std::size_t n, std::size_t k) {
         if constexpr (requires { P::scratch_bytes(n, k); }) found.scratch_bytes = &P::scratch_bytes;
         if constexpr (requires { P::bf16_panel; }) found.bf16_panel = P::bf16_panel;
         if constexpr (requires { P::exact_tile; }) found.exact_tile = P::exact_tile;
+        if constexpr (requires { P::exact_max_rows; }) found.exact_max_rows = P::exact_max_rows;
       }
     };
     switch (level) {

@@ -309,12 +309,35 @@ QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, 
 // The bf16 path's panel straight from the packed bytes (PackedKernels::bf16_panel; the
 // contract in kernel_contract.hpp): sub-block j of a super-block is one chunk, its tile rows as
 // Q4_0's, each value d·sc_j·q − dmin·m_j as ggml's dequantize_row_q4_K / q5_K computes it.
+// Sub-block j of a packed Q4_K / Q5_K super-block `o` as f32: d1 = d·sc_j and m1 = dmin·m_j of
+// its 16 rows, h its fifth bits; quad(r, f) gives tile row r's f[u], lane c = value 4r + u of
+// weight row c, d1·q − m1 (the bf16 panels and the exact tile both decode through it).
+template <bool kFive>
+struct Q4KSubBlock {
+  const std::uint8_t* o;
+  int j;
+  __m512 d1, m1;
+  __m512i h;
+  QLINEAR_TARGET_AMX Q4KSubBlock(const std::uint8_t* super, const Q4KScales& s, int sub)
+      : o(super), j(sub), d1(_mm512_mul_ps(s.d, q4k_field(s.sc, sub))), m1(_mm512_mul_ps(s.dmin, q4k_field(s.mn, sub))),
+        h(kFive ? _mm512_loadu_si512(super + PackedQ45_K<kFive>::hbits_at + 64 * sub) : _mm512_setzero_si512()) {}
+  QLINEAR_TARGET_AMX void quad(int r, __m512* f) const {
+    const __m512i nib = _mm512_set1_epi32(0x0F), one = _mm512_set1_epi32(1);
+    const __m512i v = _mm512_loadu_si512(o + 256 * j + 64 * (r % 4));
+    QLINEAR_UNROLL
+    for (int u = 0; u < 4; ++u) {
+      __m512i q = lane_byte_bits(v, 8 * u + 4 * (r / 4), nib);
+      if constexpr (kFive) q = _mm512_or_si512(q, _mm512_slli_epi32(lane_byte_bits(h, 8 * u + r, one), 4));
+      f[u] = _mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(q)), m1);
+    }
+  }
+};
+
 template <bool kFive>
 QLINEAR_TARGET_AMX_BF16 inline void q4k_bf16_panel(const std::uint8_t* packed, std::size_t, std::size_t k,
                                                    std::size_t r0, std::size_t rows, std::size_t l0, std::size_t len,
                                                    std::uint16_t* out) {
   using P = PackedQ45_K<kFive>;
-  const __m512i nib = _mm512_set1_epi32(0x0F), one = _mm512_set1_epi32(1);
   for (std::size_t g = l0 / 256; g < (l0 + len) / 256; ++g)
     for (std::size_t half = 0; half < 2; ++half) {
       std::uint16_t* sb = out + (g - l0 / 256) * 8 * 1024 + 512 * half;
@@ -322,23 +345,50 @@ QLINEAR_TARGET_AMX_BF16 inline void q4k_bf16_panel(const std::uint8_t* packed, s
       const std::uint8_t* o = packed + P::at(r0 / 16 + half, g, k);
       const Q4KScales s = q4k_scales<P>(o);
       for (int j = 0; j < 8; ++j) {
-        const __m512 d1 = _mm512_mul_ps(s.d, q4k_field(s.sc, j)), m1 = _mm512_mul_ps(s.dmin, q4k_field(s.mn, j));
-        const __m512i h = kFive ? _mm512_loadu_si512(o + P::hbits_at + 64 * j) : _mm512_setzero_si512();
+        const Q4KSubBlock<kFive> sub(o, s, j);
         QLINEAR_UNROLL
         for (int r = 0; r < 8; ++r) {
-          const __m512i v = _mm512_loadu_si512(o + 256 * j + 64 * (r % 4));
           __m512 f[4];
-          QLINEAR_UNROLL
-          for (int u = 0; u < 4; ++u) {
-            __m512i q = lane_byte_bits(v, 8 * u + 4 * (r / 4), nib);
-            if constexpr (kFive) q = _mm512_or_si512(q, _mm512_slli_epi32(lane_byte_bits(h, 8 * u + r, one), 4));
-            f[u] = _mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(q)), m1);
-          }
+          sub.quad(r, f);
           store_bf16_quad_row(sb + 1024 * j, r, f);
         }
       }
     }
 }
+
+// The exact path on the packed bytes (PackedKernels::exact_tile, as q32.hpp's Q32Exact): each
+// value as the bf16 panels decode it, in f32, against broadcast activations, 8 activation rows
+// per decode; sums over all of K in kExactChains chains per row. Against restored rows through
+// f32 panels (4096², 1 thread, ms, old → new, M = 1 / 8 / 16 / 32 / 64 / 128): Q4_K 3.54 → 1.04,
+// 5.75 → 2.34, 9.00 → 4.58, 14.1 → 9.90, 23.2 → 20.1, 42.2 → 37.7; Q5_K 4.99 → 1.55, 7.76 →
+// 2.81, 11.2 → 5.80, 15.2 → 12.3, 23.9 → 25.6, 44.6 → 47.7; Q6_K 4.69 → 1.64, 6.99 → 2.98, 10.3
+// → 5.79, 15.6 → 13.0, 24.8 → 25.5, 44.6 → 49.5. So Q5_K and Q6_K (more decode per value) take
+// it up to 32 rows (kExactKquantMaxRows), Q4_K at every M.
+template <bool kFive>
+struct Q4KExact {
+  template <int MR>
+  QLINEAR_TARGET_AMX static void rows(const ExactDotArgs& t, std::size_t i0, const float* const* xr) {
+    using P = PackedQ45_K<kFive>;
+    for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
+      __m512 acc[MR][kExactChains<MR>];
+      exact_zero(acc);
+      for (std::size_t g = 0; g < t.k / 256; ++g) {
+        const std::uint8_t* o = t.w + P::at(p, g, t.k);
+        const Q4KScales s = q4k_scales<P>(o);
+        for (int j = 0; j < 8; ++j) {
+          const Q4KSubBlock<kFive> sub(o, s, j);
+          QLINEAR_UNROLL
+          for (int r = 0; r < 8; ++r) {
+            __m512 f[4];
+            sub.quad(r, f);
+            exact_fma_quad(acc, f, xr, 256 * g + 32 * std::size_t(j) + 4 * std::size_t(r));
+          }
+        }
+      }
+      exact_store(t, i0, p, acc);
+    }
+  }
+};
 
 // AMX: activation rows [m0, m0 + full), full a multiple of 16. Per panel, super-block by
 // super-block: its tiles are expanded once (8 KiB, they stay in L1) and used by every 16 rows;
@@ -524,38 +574,82 @@ struct PackedQ6_K {
 
 // The bf16 path's panel of Q6_K (as q4k_bf16_panel): value d·sc·(q − 32), sc the scale of its
 // 16 values (tile rows 0-3 of sub-block j: scale 2j, rows 4-7: 2j + 1), as ggml computes it.
+// Sub-block j (32 values) of a packed Q6_K super-block `o` as f32 (as Q4KSubBlock): ds = d·sc of
+// tile rows 0-3 and 4-7 (scales 2j and 2j + 1); quad(r, f) gives d·sc·(q − 32).
+struct Q6KSubBlock {
+  const std::uint8_t* o;
+  int j;
+  __m512 ds[2];
+  QLINEAR_TARGET_AMX Q6KSubBlock(const std::uint8_t* super, __m512 d, int sub) : o(super), j(sub) {
+    for (int q = 0; q < 2; ++q)
+      ds[q] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                                   reinterpret_cast<const __m128i*>(super + PackedQ6_K::sc_at + 16 * (2 * sub + q))))));
+  }
+  QLINEAR_TARGET_AMX void quad(int r, __m512* f) const {
+    using P = PackedQ6_K;
+    const __m512i nib = _mm512_set1_epi32(0x0F), two = _mm512_set1_epi32(3), off = _mm512_set1_epi32(32);
+    const __m512i v = _mm512_loadu_si512(o + P::lo_at + 256 * j + 64 * (r % 4));
+    const __m512i hb = _mm512_loadu_si512(o + P::hi_at + 128 * j + 64 * (r / 4));
+    QLINEAR_UNROLL
+    for (int u = 0; u < 4; ++u) {
+      const __m512i q = _mm512_or_si512(lane_byte_bits(v, 8 * u + 4 * (r / 4), nib),
+                                        _mm512_slli_epi32(lane_byte_bits(hb, 8 * u + 2 * (r % 4), two), 4));
+      f[u] = _mm512_mul_ps(ds[r / 4], _mm512_cvtepi32_ps(_mm512_sub_epi32(q, off)));
+    }
+  }
+};
+QLINEAR_TARGET_AMX inline __m512 q6k_d(const std::uint8_t* o) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(o + PackedQ6_K::d_at)));
+}
+
 QLINEAR_TARGET_AMX_BF16 inline void q6k_bf16_panel(const std::uint8_t* packed, std::size_t, std::size_t k,
                                                   std::size_t r0, std::size_t rows, std::size_t l0, std::size_t len,
                                                   std::uint16_t* out) {
   using P = PackedQ6_K;
-  const __m512i nib = _mm512_set1_epi32(0x0F), two = _mm512_set1_epi32(3), off = _mm512_set1_epi32(32);
   for (std::size_t g = l0 / 256; g < (l0 + len) / 256; ++g)
     for (std::size_t half = 0; half < 2; ++half) {
       std::uint16_t* sb = out + (g - l0 / 256) * 8 * 1024 + 512 * half;
       if (!bf16_half_present(sb, rows, half, 8)) continue;
       const std::uint8_t* o = packed + P::at(r0 / 16 + half, g, k);
-      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(o + P::d_at)));
+      const __m512 d = q6k_d(o);
       for (int j = 0; j < 8; ++j) {
-        __m512 ds[2];  // d·sc of tile rows 0-3 and 4-7
-        for (int q = 0; q < 2; ++q)
-          ds[q] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(o + P::sc_at + 16 * (2 * j + q))))));
+        const Q6KSubBlock sub(o, d, j);
         QLINEAR_UNROLL
         for (int r = 0; r < 8; ++r) {
-          const __m512i v = _mm512_loadu_si512(o + P::lo_at + 256 * j + 64 * (r % 4));
-          const __m512i hb = _mm512_loadu_si512(o + P::hi_at + 128 * j + 64 * (r / 4));
           __m512 f[4];
-          QLINEAR_UNROLL
-          for (int u = 0; u < 4; ++u) {
-            const __m512i q = _mm512_or_si512(lane_byte_bits(v, 8 * u + 4 * (r / 4), nib),
-                                              _mm512_slli_epi32(lane_byte_bits(hb, 8 * u + 2 * (r % 4), two), 4));
-            f[u] = _mm512_mul_ps(ds[r / 4], _mm512_cvtepi32_ps(_mm512_sub_epi32(q, off)));
-          }
+          sub.quad(r, f);
           store_bf16_quad_row(sb + 1024 * j, r, f);
         }
       }
     }
 }
+
+inline constexpr std::size_t kExactKquantMaxRows = 32;
+
+// Q6_K's exact tile (as Q4KExact).
+struct Q6KExact {
+  template <int MR>
+  QLINEAR_TARGET_AMX static void rows(const ExactDotArgs& t, std::size_t i0, const float* const* xr) {
+    for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
+      __m512 acc[MR][kExactChains<MR>];
+      exact_zero(acc);
+      for (std::size_t g = 0; g < t.k / 256; ++g) {
+        const std::uint8_t* o = t.w + PackedQ6_K::at(p, g, t.k);
+        const __m512 d = q6k_d(o);
+        for (int j = 0; j < 8; ++j) {
+          const Q6KSubBlock sub(o, d, j);
+          QLINEAR_UNROLL
+          for (int r = 0; r < 8; ++r) {
+            __m512 f[4];
+            sub.quad(r, f);
+            exact_fma_quad(acc, f, xr, 256 * g + 32 * std::size_t(j) + 4 * std::size_t(r));
+          }
+        }
+      }
+      exact_store(t, i0, p, acc);
+    }
+  }
+};
 
 /// Per activation row r and super-block g: side[(g·rows + r)·17] = d, then its 16 bsums as floats.
 QLINEAR_TARGET_AMX inline void q8_K_side_data16(const DotTileArgs& t, float* side) {
@@ -726,16 +820,21 @@ template <>
 struct PackedLayout<Q4_K, Isa::amx> : amx::PackedQ45_K<false> {
   static void tile(const DotTileArgs& a) { amx::q4k_packed_tile<false>(a); }
   static constexpr auto bf16_panel = &amx::q4k_bf16_panel<false>;
+  static constexpr auto exact_tile = &amx::exact_passes<amx::Q4KExact<false>>;
 };
 template <>
 struct PackedLayout<Q5_K, Isa::amx> : amx::PackedQ45_K<true> {
   static void tile(const DotTileArgs& a) { amx::q4k_packed_tile<true>(a); }
   static constexpr auto bf16_panel = &amx::q4k_bf16_panel<true>;
+  static constexpr auto exact_tile = &amx::exact_passes<amx::Q4KExact<true>>;
+  static constexpr std::size_t exact_max_rows = amx::kExactKquantMaxRows;
 };
 template <>
 struct PackedLayout<Q6_K, Isa::amx> : amx::PackedQ6_K {
   static void tile(const DotTileArgs& a) { amx::q6k_packed_tile(a); }
   static constexpr auto bf16_panel = &amx::q6k_bf16_panel;
+  static constexpr auto exact_tile = &amx::exact_passes<amx::Q6KExact>;
+  static constexpr std::size_t exact_max_rows = amx::kExactKquantMaxRows;
 };
 
 }  // namespace qlinear::cpu

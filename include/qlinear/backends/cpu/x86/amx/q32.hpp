@@ -166,77 +166,43 @@ QLINEAR_TARGET_AMX_BF16 inline void q32_bf16_panel(const std::uint8_t* packed, s
 // for the f32 tiles (4096², 1 thread, ms, old → new): Q8_0 M = 1 2.98 → 0.83, M = 8 5.31 →
 // 2.20, M = 16 9.99 → 4.41, M = 32 12.9 → 8.83, M = 128 42.6 → 36.3; Q4_0 2.72 → 0.90, 5.21 →
 // 2.29, 8.50 → 4.70, 12.9 → 9.44, 43.0 → 38.4 (the quantized mode: 0.3-0.6 ms at M = 1).
-template <bool Four, int MR>
-QLINEAR_TARGET_AMX inline void q32_exact_rows(const ExactDotArgs& t, std::size_t i0) {
-  using L = PackedQ32<Four>;
-  constexpr int chains = MR == 1 ? 4 : MR <= 3 ? 2 : 1;
-  const std::size_t nb = t.k / 32;
-  const __m512i nib = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
-  const float* xr[MR];
-  QLINEAR_UNROLL
-  for (int i = 0; i < MR; ++i) xr[i] = t.x + (i0 + std::size_t(i)) * t.ldx;
-  for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
-    __m512 acc[MR];
-    QLINEAR_UNROLL
-    for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
-    for (std::size_t b = 0; b < nb; ++b) {
-      const std::uint8_t* g = t.w + L::at(p, b, t.k);
-      __m512 s[MR][chains];
-      QLINEAR_UNROLL
-      for (int i = 0; i < MR; ++i)
-        QLINEAR_UNROLL
-        for (int c = 0; c < chains; ++c) s[i][c] = _mm512_setzero_ps();
-      QLINEAR_UNROLL
-      for (int r = 0; r < 8; ++r) {
-        const __m512i v = _mm512_loadu_si512(g + 64 * (Four ? r % 4 : r));
-        QLINEAR_UNROLL
-        for (int u = 0; u < 4; ++u) {
-          __m512i code;
-          if constexpr (Four)  // line r % 4, low nibbles for tile rows 0-3, high for 4-7
-            code = _mm512_sub_epi32(lane_byte_bits(v, 8 * u + 4 * (r / 4), nib), eight);
-          else  // signed bytes
-            code = _mm512_srai_epi32(_mm512_slli_epi32(v, unsigned(24 - 8 * u)), 24);
-          const __m512 f = _mm512_cvtepi32_ps(code);
-          const std::size_t l = 32 * b + 4 * std::size_t(r) + std::size_t(u);
-          QLINEAR_UNROLL
-          for (int i = 0; i < MR; ++i) s[i][u % chains] = _mm512_fmadd_ps(f, _mm512_set1_ps(xr[i][l]), s[i][u % chains]);
-        }
-      }
-      const __m512 d = f16x16_q(g + L::tile_bytes);
-      QLINEAR_UNROLL
-      for (int i = 0; i < MR; ++i) {
-        __m512 sum = s[i][0];
-        QLINEAR_UNROLL
-        for (int c = 1; c < chains; ++c) sum = _mm512_add_ps(sum, s[i][c]);
-        acc[i] = _mm512_fmadd_ps(sum, d, acc[i]);
-      }
-    }
-    QLINEAR_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      __m512 v = acc[i];
-      if (t.bias) v = _mm512_add_ps(v, _mm512_loadu_ps(t.bias + 16 * p));
-      float* y = t.y + (i0 + std::size_t(i)) * t.ldy + 16 * p;
-      if (t.accumulate) v = _mm512_add_ps(_mm512_loadu_ps(y), v);
-      _mm512_storeu_ps(y, v);
-    }
-  }
-}
-
 template <bool Four>
-QLINEAR_TARGET_AMX inline void q32_exact_tile(const ExactDotArgs& t) {
-  for (std::size_t i0 = t.m0; i0 < t.m1; i0 += 8) {
-    switch (std::min<std::size_t>(8, t.m1 - i0)) {
-      case 1: q32_exact_rows<Four, 1>(t, i0); break;
-      case 2: q32_exact_rows<Four, 2>(t, i0); break;
-      case 3: q32_exact_rows<Four, 3>(t, i0); break;
-      case 4: q32_exact_rows<Four, 4>(t, i0); break;
-      case 5: q32_exact_rows<Four, 5>(t, i0); break;
-      case 6: q32_exact_rows<Four, 6>(t, i0); break;
-      case 7: q32_exact_rows<Four, 7>(t, i0); break;
-      default: q32_exact_rows<Four, 8>(t, i0); break;
+struct Q32Exact {
+  template <int MR>
+  QLINEAR_TARGET_AMX static void rows(const ExactDotArgs& t, std::size_t i0, const float* const* xr) {
+    using L = PackedQ32<Four>;
+    constexpr int chains = kExactChains<MR>;
+    const std::size_t nb = t.k / 32;
+    const __m512i nib = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
+    for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
+      __m512 acc[MR][1], s[MR][chains];
+      exact_zero(acc);
+      for (std::size_t b = 0; b < nb; ++b) {
+        const std::uint8_t* g = t.w + L::at(p, b, t.k);
+        exact_zero(s);
+        QLINEAR_UNROLL
+        for (int r = 0; r < 8; ++r) {
+          const __m512i v = _mm512_loadu_si512(g + 64 * (Four ? r % 4 : r));
+          __m512 f[4];
+          QLINEAR_UNROLL
+          for (int u = 0; u < 4; ++u) {
+            __m512i code;
+            if constexpr (Four)  // line r % 4, low nibbles for tile rows 0-3, high for 4-7
+              code = _mm512_sub_epi32(lane_byte_bits(v, 8 * u + 4 * (r / 4), nib), eight);
+            else  // signed bytes
+              code = _mm512_srai_epi32(_mm512_slli_epi32(v, unsigned(24 - 8 * u)), 24);
+            f[u] = _mm512_cvtepi32_ps(code);
+          }
+          exact_fma_quad(s, f, xr, 32 * b + 4 * std::size_t(r));
+        }
+        const __m512 d = f16x16_q(g + L::tile_bytes);
+        QLINEAR_UNROLL
+        for (int i = 0; i < MR; ++i) acc[i][0] = _mm512_fmadd_ps(exact_chain_sum(s, i), d, acc[i][0]);
+      }
+      exact_store(t, i0, p, acc);
     }
   }
-}
+};
 
 // Block scales (f32) and code sums of Q8_0 activation rows [m0, m1): da[b·rows + r], sa[…].
 QLINEAR_TARGET_AMX inline void q8_0_side_data(const DotTileArgs& t, float* da, std::int32_t* sa) {
@@ -436,13 +402,13 @@ template <>
 struct PackedLayout<Q8_0, Isa::amx> : amx::PackedQ32<false> {
   static void tile(const DotTileArgs& a) { amx::q32_packed_tile<false>(a); }
   static constexpr auto bf16_panel = &amx::q32_bf16_panel<false>;
-  static constexpr auto exact_tile = &amx::q32_exact_tile<false>;
+  static constexpr auto exact_tile = &amx::exact_passes<amx::Q32Exact<false>>;
 };
 template <>
 struct PackedLayout<Q4_0, Isa::amx> : amx::PackedQ32<true> {
   static void tile(const DotTileArgs& a) { amx::q32_packed_tile<true>(a); }
   static constexpr auto bf16_panel = &amx::q32_bf16_panel<true>;
-  static constexpr auto exact_tile = &amx::q32_exact_tile<true>;
+  static constexpr auto exact_tile = &amx::exact_passes<amx::Q32Exact<true>>;
 };
 
 }  // namespace qlinear::cpu

@@ -13,9 +13,12 @@
 // that a caller's own tile configuration survives a call into qlinear.
 
 #if defined(__x86_64__) || defined(_M_X64)
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "qlinear/backends/cpu/kernel_contract.hpp"
 #include "qlinear/backends/cpu/x86/target.hpp"
 
 QLINEAR_X86_KERNELS_BEGIN
@@ -109,6 +112,70 @@ QLINEAR_TARGET_AMX inline bool bf16_half_present(std::uint16_t* tile, std::size_
 /// Byte u of each 32-bit lane of v (bits 8u + shift onwards), masked to `mask`.
 QLINEAR_TARGET_AMX inline __m512i lane_byte_bits(__m512i v, int shift, __m512i mask) {
   return _mm512_and_si512(_mm512_srli_epi32(v, unsigned(shift)), mask);
+}
+
+/// The exact tiles on packed layouts (PackedKernels::exact_tile): a tile row's quad decoded to
+/// f[u], lane c = value l + u of weight row c, meets activation value l + u of each of MR rows
+/// (broadcast, an FMA's memory operand): s[i][u % C] += f[u]·x_i[l + u]. With few rows the sums
+/// run in C chains (kExactChains) so that the FMAs' latency stays hidden.
+template <int MR>
+inline constexpr int kExactChains = MR == 1 ? 4 : MR <= 3 ? 2 : 1;
+template <int MR, int C>
+QLINEAR_TARGET_AMX inline void exact_fma_quad(__m512 (&s)[MR][C], const __m512* f, const float* const* xr,
+                                              std::size_t l) {
+  QLINEAR_UNROLL
+  for (int u = 0; u < 4; ++u)
+    QLINEAR_UNROLL
+    for (int i = 0; i < MR; ++i) s[i][u % C] = _mm512_fmadd_ps(f[u], _mm512_set1_ps(xr[i][l + std::size_t(u)]), s[i][u % C]);
+}
+template <int MR, int C>
+QLINEAR_TARGET_AMX inline void exact_zero(__m512 (&s)[MR][C]) {
+  QLINEAR_UNROLL
+  for (int i = 0; i < MR; ++i)
+    QLINEAR_UNROLL
+    for (int c = 0; c < C; ++c) s[i][c] = _mm512_setzero_ps();
+}
+/// Row i's chains summed.
+template <int MR, int C>
+QLINEAR_TARGET_AMX inline __m512 exact_chain_sum(const __m512 (&s)[MR][C], int i) {
+  __m512 v = s[i][0];
+  QLINEAR_UNROLL
+  for (int c = 1; c < C; ++c) v = _mm512_add_ps(v, s[i][c]);
+  return v;
+}
+/// y of activation rows [i0, i0 + MR) at weight rows 16p..16p + 15 from their sums (+ bias, + y
+/// with accumulate).
+template <int MR, int C>
+QLINEAR_TARGET_AMX inline void exact_store(const ExactDotArgs& t, std::size_t i0, std::size_t p,
+                                           const __m512 (&acc)[MR][C]) {
+  QLINEAR_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    __m512 v = exact_chain_sum(acc, i);
+    if (t.bias) v = _mm512_add_ps(v, _mm512_loadu_ps(t.bias + 16 * p));
+    float* y = t.y + (i0 + std::size_t(i)) * t.ldy + 16 * p;
+    if (t.accumulate) v = _mm512_add_ps(_mm512_loadu_ps(y), v);
+    _mm512_storeu_ps(y, v);
+  }
+}
+/// An exact tile over all its activation rows, 8 at a time: K::rows<MR>(t, i0, xr) takes rows
+/// [i0, i0 + MR) (xr[i] their activations) against panels [n0 / 16, n1 / 16).
+template <class K>
+QLINEAR_TARGET_AMX inline void exact_passes(const ExactDotArgs& t) {
+  for (std::size_t i0 = t.m0; i0 < t.m1; i0 += 8) {
+    const float* xr[8];
+    const std::size_t mr = std::min<std::size_t>(8, t.m1 - i0);
+    for (std::size_t i = 0; i < mr; ++i) xr[i] = t.x + (i0 + i) * t.ldx;
+    switch (mr) {
+      case 1: K::template rows<1>(t, i0, xr); break;
+      case 2: K::template rows<2>(t, i0, xr); break;
+      case 3: K::template rows<3>(t, i0, xr); break;
+      case 4: K::template rows<4>(t, i0, xr); break;
+      case 5: K::template rows<5>(t, i0, xr); break;
+      case 6: K::template rows<6>(t, i0, xr); break;
+      case 7: K::template rows<7>(t, i0, xr); break;
+      default: K::template rows<8>(t, i0, xr); break;
+    }
+  }
 }
 
 /// Ends this thread's use of the tiles (their state returns to INIT, cheap to context-switch).
