@@ -168,10 +168,9 @@ TYPED_TEST(PackedWeightsScheme, LowerCeilingsExactModeAndTransposedRunOnPackedWe
 // A layout's own exact tile (PackedKernels::exact_tile: f32 activation rows on the packed
 // bytes) against the double product: every row count from 1 to 17, 32, 33 and 40 (its passes
 // of 8 and their chains; the k-quants' limit of 32 and past it), several panels and tasks, K of
-// one and of many blocks, 1-3 threads, bias
-// and accumulate; NaN and Inf in a row give that row what IEEE arithmetic gives (the double
-// product's own NaN / Inf), the other rows stay finite; tiny and huge activations keep their
-// relative precision.
+// one and of many blocks, 1-3 threads, bias and accumulate; NaN and Inf in a row give that row
+// what IEEE arithmetic gives (the double product's own NaN / Inf), the other rows stay finite;
+// tiny and huge activations keep their relative precision.
 TYPED_TEST(PackedWeightsScheme, OwnExactTileMatchesDoubleProduct) {
   using S = TypeParam;
   const std::size_t ku = packed_k_unit<S>();

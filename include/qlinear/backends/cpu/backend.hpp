@@ -423,52 +423,36 @@ struct Backend {
   static void gemm_exact(Context& ctx, const Weights<S>& w, ConstMatrixView<float> x, MatrixView<float> y,
                          Epilogue e) {
     const std::size_t m = x.rows, n = w.rows(), k = w.cols();
+    // A tile that decodes the weights in registers next to the f32 FMAs, over tasks of weight rows.
+    auto in_registers = [&](ExactDotTileFn tile, const std::uint8_t* bytes, std::size_t stride, const void* params) {
+      const std::size_t nb = rows_per_task(n, ctx.threads());
+      ctx.pool().parallel_for((n + nb - 1) / nb, [&](std::size_t t, unsigned) {
+        ExactDotArgs a;
+        a.w = bytes;
+        a.w_stride = stride;
+        a.x = x.data;
+        a.ldx = x.stride;
+        a.k = k;
+        a.m0 = 0;
+        a.m1 = m;
+        a.n0 = t * nb;
+        a.n1 = std::min(n, a.n0 + nb);
+        a.y = y.data;
+        a.ldy = y.stride;
+        a.bias = e.bias;
+        a.accumulate = e.accumulate;
+        a.params = params;
+        tile(a);
+      });
+    };
     // Packed weights whose layout has an exact tile: straight from the packed bytes, up to the
     // rows where restored rows through f32 panels get faster (the layouts give the figures).
     if (const auto packed_exact = w.packed.kernels.exact_tile;
-        packed_exact && m <= w.packed.kernels.exact_max_rows && ctx.isa() >= w.packed.kernels.isa) {
-      const std::size_t nb = rows_per_task(n, ctx.threads());
-      ctx.pool().parallel_for((n + nb - 1) / nb, [&](std::size_t t, unsigned) {
-        ExactDotArgs a;
-        a.w = w.packed.data();
-        a.x = x.data;
-        a.ldx = x.stride;
-        a.k = k;
-        a.m0 = 0;
-        a.m1 = m;
-        a.n0 = t * nb;
-        a.n1 = std::min(n, a.n0 + nb);
-        a.y = y.data;
-        a.ldy = y.stride;
-        a.bias = e.bias;
-        a.accumulate = e.accumulate;
-        packed_exact(a);
-      });
-      return;
-    }
-    // Few rows on canonical weights: decode them in registers next to the f32 FMAs.
-    if (const auto direct = select_exact_dot_tile<S>(ctx.isa()).fn; direct && !w.packed && m <= kExactDotMaxRows) {
-      const std::size_t nb = rows_per_task(n, ctx.threads());
-      ctx.pool().parallel_for((n + nb - 1) / nb, [&](std::size_t t, unsigned) {
-        ExactDotArgs a;
-        a.w = w.tensor.bytes().data();
-        a.w_stride = w.tensor.row_bytes();
-        a.x = x.data;
-        a.ldx = x.stride;
-        a.k = k;
-        a.m0 = 0;
-        a.m1 = m;
-        a.n0 = t * nb;
-        a.n1 = std::min(n, a.n0 + nb);
-        a.y = y.data;
-        a.ldy = y.stride;
-        a.bias = e.bias;
-        a.accumulate = e.accumulate;
-        a.params = &w.params();
-        direct(a);
-      });
-      return;
-    }
+        packed_exact && m <= w.packed.kernels.exact_max_rows && ctx.isa() >= w.packed.kernels.isa)
+      return in_registers(packed_exact, w.packed.data(), 0, nullptr);
+    // Few rows on canonical weights.
+    if (const auto direct = select_exact_dot_tile<S>(ctx.isa()).fn; direct && !w.packed && m <= kExactDotMaxRows)
+      return in_registers(direct, w.tensor.bytes().data(), w.tensor.row_bytes(), &w.params());
     const auto dequantize = select_dequantize_rows<S>(ctx.isa()).fn;
     const auto tile = select_f32_tile(ctx.isa()).fn;
     const std::size_t panel_rows = 16;

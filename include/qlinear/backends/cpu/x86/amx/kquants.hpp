@@ -306,14 +306,14 @@ QLINEAR_TARGET_AMX inline void q4k_expand(const std::uint8_t* w, std::size_t p, 
   _mm512_store_ps(reinterpret_cast<float*>(out + P::exp_d_at), s.d);
 }
 
-// The bf16 path's panel straight from the packed bytes (PackedKernels::bf16_panel; the
-// contract in kernel_contract.hpp): sub-block j of a super-block is one chunk, its tile rows as
-// Q4_0's, each value d·sc_j·q − dmin·m_j as ggml's dequantize_row_q4_K / q5_K computes it.
 // Sub-block j of a packed Q4_K / Q5_K super-block `o` as f32: d1 = d·sc_j and m1 = dmin·m_j of
 // its 16 rows, h its fifth bits; quad(r, f) gives tile row r's f[u], lane c = value 4r + u of
 // weight row c, d1·q − m1 (the bf16 panels and the exact tile both decode through it).
 template <bool kFive>
 struct Q4KSubBlock {
+  using Layout = PackedQ45_K<kFive>;
+  /// What the super-block's sub-blocks share: its rows' scales and mins.
+  QLINEAR_TARGET_AMX static Q4KScales head(const std::uint8_t* super) { return q4k_scales<Layout>(super); }
   const std::uint8_t* o;
   int j;
   __m512 d1, m1;
@@ -333,19 +333,22 @@ struct Q4KSubBlock {
   }
 };
 
-template <bool kFive>
-QLINEAR_TARGET_AMX_BF16 inline void q4k_bf16_panel(const std::uint8_t* packed, std::size_t, std::size_t k,
-                                                   std::size_t r0, std::size_t rows, std::size_t l0, std::size_t len,
-                                                   std::uint16_t* out) {
-  using P = PackedQ45_K<kFive>;
+// The bf16 path's panel straight from the packed bytes (PackedKernels::bf16_panel; the
+// contract in kernel_contract.hpp) of a super-block layout whose sub-blocks decode through SB
+// (Q4KSubBlock: each value d·sc_j·q − dmin·m_j as ggml's dequantize_row_q4_K / q5_K computes
+// it; Q6KSubBlock below): sub-block j of a super-block is one chunk, its tile rows as Q4_0's.
+template <class SB>
+QLINEAR_TARGET_AMX_BF16 inline void superblock_bf16_panel(const std::uint8_t* packed, std::size_t, std::size_t k,
+                                                          std::size_t r0, std::size_t rows, std::size_t l0,
+                                                          std::size_t len, std::uint16_t* out) {
   for (std::size_t g = l0 / 256; g < (l0 + len) / 256; ++g)
     for (std::size_t half = 0; half < 2; ++half) {
       std::uint16_t* sb = out + (g - l0 / 256) * 8 * 1024 + 512 * half;
       if (!bf16_half_present(sb, rows, half, 8)) continue;
-      const std::uint8_t* o = packed + P::at(r0 / 16 + half, g, k);
-      const Q4KScales s = q4k_scales<P>(o);
+      const std::uint8_t* o = packed + SB::Layout::at(r0 / 16 + half, g, k);
+      const auto head = SB::head(o);
       for (int j = 0; j < 8; ++j) {
-        const Q4KSubBlock<kFive> sub(o, s, j);
+        const SB sub(o, head, j);
         QLINEAR_UNROLL
         for (int r = 0; r < 8; ++r) {
           __m512 f[4];
@@ -356,27 +359,27 @@ QLINEAR_TARGET_AMX_BF16 inline void q4k_bf16_panel(const std::uint8_t* packed, s
     }
 }
 
-// The exact path on the packed bytes (PackedKernels::exact_tile, as q32.hpp's Q32Exact): each
-// value as the bf16 panels decode it, in f32, against broadcast activations, 8 activation rows
-// per decode; sums over all of K in kExactChains chains per row. Against restored rows through
-// f32 panels (4096², 1 thread, ms, old → new, M = 1 / 8 / 16 / 32 / 64 / 128): Q4_K 3.54 → 1.04,
-// 5.75 → 2.34, 9.00 → 4.58, 14.1 → 9.90, 23.2 → 20.1, 42.2 → 37.7; Q5_K 4.99 → 1.55, 7.76 →
-// 2.81, 11.2 → 5.80, 15.2 → 12.3, 23.9 → 25.6, 44.6 → 47.7; Q6_K 4.69 → 1.64, 6.99 → 2.98, 10.3
-// → 5.79, 15.6 → 13.0, 24.8 → 25.5, 44.6 → 49.5. So Q5_K and Q6_K (more decode per value) take
-// it up to 32 rows (kExactKquantMaxRows), Q4_K at every M.
-template <bool kFive>
-struct Q4KExact {
+// The exact path on the packed bytes (PackedKernels::exact_tile, as q32.hpp's Q32Exact) of a
+// super-block layout whose sub-blocks decode through SB: each value as the bf16 panels decode
+// it, in f32, against broadcast activations, 8 activation rows per decode; sums over all of K in
+// kExactChains chains per row. Against restored rows through f32 panels (4096², 1 thread, ms,
+// old → new, M = 1 / 8 / 16 / 32 / 64 / 128): Q4_K 3.54 → 1.04, 5.75 → 2.34, 9.00 → 4.58, 14.1 →
+// 9.90, 23.2 → 20.1, 42.2 → 37.7; Q5_K 4.99 → 1.55, 7.76 → 2.81, 11.2 → 5.80, 15.2 → 12.3, 23.9 →
+// 25.6, 44.6 → 47.7; Q6_K 4.69 → 1.64, 6.99 → 2.98, 10.3 → 5.79, 15.6 → 13.0, 24.8 → 25.5, 44.6 →
+// 49.5. So Q5_K and Q6_K (more decode per value) take it up to 32 rows (kExactKquantMaxRows),
+// Q4_K at every M.
+template <class SB>
+struct SuperBlockExact {
   template <int MR>
   QLINEAR_TARGET_AMX static void rows(const ExactDotArgs& t, std::size_t i0, const float* const* xr) {
-    using P = PackedQ45_K<kFive>;
     for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
       __m512 acc[MR][kExactChains<MR>];
       exact_zero(acc);
       for (std::size_t g = 0; g < t.k / 256; ++g) {
-        const std::uint8_t* o = t.w + P::at(p, g, t.k);
-        const Q4KScales s = q4k_scales<P>(o);
+        const std::uint8_t* o = t.w + SB::Layout::at(p, g, t.k);
+        const auto head = SB::head(o);
         for (int j = 0; j < 8; ++j) {
-          const Q4KSubBlock<kFive> sub(o, s, j);
+          const SB sub(o, head, j);
           QLINEAR_UNROLL
           for (int r = 0; r < 8; ++r) {
             __m512 f[4];
@@ -389,6 +392,7 @@ struct Q4KExact {
     }
   }
 };
+inline constexpr std::size_t kExactKquantMaxRows = 32;
 
 // AMX: activation rows [m0, m0 + full), full a multiple of 16. Per panel, super-block by
 // super-block: its tiles are expanded once (8 KiB, they stay in L1) and used by every 16 rows;
@@ -572,11 +576,15 @@ struct PackedQ6_K {
   }
 };
 
-// The bf16 path's panel of Q6_K (as q4k_bf16_panel): value d·sc·(q − 32), sc the scale of its
-// 16 values (tile rows 0-3 of sub-block j: scale 2j, rows 4-7: 2j + 1), as ggml computes it.
 // Sub-block j (32 values) of a packed Q6_K super-block `o` as f32 (as Q4KSubBlock): ds = d·sc of
-// tile rows 0-3 and 4-7 (scales 2j and 2j + 1); quad(r, f) gives d·sc·(q − 32).
+// tile rows 0-3 and 4-7 (scales 2j and 2j + 1, as ggml computes it); quad(r, f) gives
+// d·sc·(q − 32).
 struct Q6KSubBlock {
+  using Layout = PackedQ6_K;
+  /// What the super-block's sub-blocks share: its rows' d.
+  QLINEAR_TARGET_AMX static __m512 head(const std::uint8_t* super) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(super + PackedQ6_K::d_at)));
+  }
   const std::uint8_t* o;
   int j;
   __m512 ds[2];
@@ -595,58 +603,6 @@ struct Q6KSubBlock {
       const __m512i q = _mm512_or_si512(lane_byte_bits(v, 8 * u + 4 * (r / 4), nib),
                                         _mm512_slli_epi32(lane_byte_bits(hb, 8 * u + 2 * (r % 4), two), 4));
       f[u] = _mm512_mul_ps(ds[r / 4], _mm512_cvtepi32_ps(_mm512_sub_epi32(q, off)));
-    }
-  }
-};
-QLINEAR_TARGET_AMX inline __m512 q6k_d(const std::uint8_t* o) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(o + PackedQ6_K::d_at)));
-}
-
-QLINEAR_TARGET_AMX_BF16 inline void q6k_bf16_panel(const std::uint8_t* packed, std::size_t, std::size_t k,
-                                                  std::size_t r0, std::size_t rows, std::size_t l0, std::size_t len,
-                                                  std::uint16_t* out) {
-  using P = PackedQ6_K;
-  for (std::size_t g = l0 / 256; g < (l0 + len) / 256; ++g)
-    for (std::size_t half = 0; half < 2; ++half) {
-      std::uint16_t* sb = out + (g - l0 / 256) * 8 * 1024 + 512 * half;
-      if (!bf16_half_present(sb, rows, half, 8)) continue;
-      const std::uint8_t* o = packed + P::at(r0 / 16 + half, g, k);
-      const __m512 d = q6k_d(o);
-      for (int j = 0; j < 8; ++j) {
-        const Q6KSubBlock sub(o, d, j);
-        QLINEAR_UNROLL
-        for (int r = 0; r < 8; ++r) {
-          __m512 f[4];
-          sub.quad(r, f);
-          store_bf16_quad_row(sb + 1024 * j, r, f);
-        }
-      }
-    }
-}
-
-inline constexpr std::size_t kExactKquantMaxRows = 32;
-
-// Q6_K's exact tile (as Q4KExact).
-struct Q6KExact {
-  template <int MR>
-  QLINEAR_TARGET_AMX static void rows(const ExactDotArgs& t, std::size_t i0, const float* const* xr) {
-    for (std::size_t p = t.n0 / 16; p < t.n1 / 16; ++p) {
-      __m512 acc[MR][kExactChains<MR>];
-      exact_zero(acc);
-      for (std::size_t g = 0; g < t.k / 256; ++g) {
-        const std::uint8_t* o = t.w + PackedQ6_K::at(p, g, t.k);
-        const __m512 d = q6k_d(o);
-        for (int j = 0; j < 8; ++j) {
-          const Q6KSubBlock sub(o, d, j);
-          QLINEAR_UNROLL
-          for (int r = 0; r < 8; ++r) {
-            __m512 f[4];
-            sub.quad(r, f);
-            exact_fma_quad(acc, f, xr, 256 * g + 32 * std::size_t(j) + 4 * std::size_t(r));
-          }
-        }
-      }
-      exact_store(t, i0, p, acc);
     }
   }
 };
@@ -819,21 +775,21 @@ QLINEAR_TARGET_AMX inline void q6k_packed_tile(const DotTileArgs& t) {
 template <>
 struct PackedLayout<Q4_K, Isa::amx> : amx::PackedQ45_K<false> {
   static void tile(const DotTileArgs& a) { amx::q4k_packed_tile<false>(a); }
-  static constexpr auto bf16_panel = &amx::q4k_bf16_panel<false>;
-  static constexpr auto exact_tile = &amx::exact_passes<amx::Q4KExact<false>>;
+  static constexpr auto bf16_panel = &amx::superblock_bf16_panel<amx::Q4KSubBlock<false>>;
+  static constexpr auto exact_tile = &amx::exact_passes<amx::SuperBlockExact<amx::Q4KSubBlock<false>>>;
 };
 template <>
 struct PackedLayout<Q5_K, Isa::amx> : amx::PackedQ45_K<true> {
   static void tile(const DotTileArgs& a) { amx::q4k_packed_tile<true>(a); }
-  static constexpr auto bf16_panel = &amx::q4k_bf16_panel<true>;
-  static constexpr auto exact_tile = &amx::exact_passes<amx::Q4KExact<true>>;
+  static constexpr auto bf16_panel = &amx::superblock_bf16_panel<amx::Q4KSubBlock<true>>;
+  static constexpr auto exact_tile = &amx::exact_passes<amx::SuperBlockExact<amx::Q4KSubBlock<true>>>;
   static constexpr std::size_t exact_max_rows = amx::kExactKquantMaxRows;
 };
 template <>
 struct PackedLayout<Q6_K, Isa::amx> : amx::PackedQ6_K {
   static void tile(const DotTileArgs& a) { amx::q6k_packed_tile(a); }
-  static constexpr auto bf16_panel = &amx::q6k_bf16_panel;
-  static constexpr auto exact_tile = &amx::exact_passes<amx::Q6KExact>;
+  static constexpr auto bf16_panel = &amx::superblock_bf16_panel<amx::Q6KSubBlock>;
+  static constexpr auto exact_tile = &amx::exact_passes<amx::SuperBlockExact<amx::Q6KSubBlock>>;
   static constexpr std::size_t exact_max_rows = amx::kExactKquantMaxRows;
 };
 
